@@ -1,0 +1,63 @@
+#ifndef LEASH_IMPL_ERROR_HPP
+#define LEASH_IMPL_ERROR_HPP
+
+#include <system_error>
+
+namespace leash {
+namespace detail {
+
+class error_category_impl final : public std::error_category {
+ public:
+  char const* name() const noexcept override { return "leash"; }
+
+  std::string message(int ev) const override {
+    switch (static_cast<Errc>(ev)) {
+      case Errc::unknown_tool: return "unknown tool";
+      case Errc::invalid_arguments: return "invalid tool arguments";
+      case Errc::tool_failed: return "tool failed";
+      case Errc::tool_timeout: return "tool timed out";
+      case Errc::nested_loop: return "a loop cannot run from inside one of its tools";
+      case Errc::budget_exhausted: return "budget exhausted";
+      case Errc::planner_failed: return "planner failed";
+      case Errc::invalid_config: return "invalid loop configuration";
+      case Errc::pending_approval: return "the run has a pending approval";
+      case Errc::approval_token_mismatch: return "approval token does not match the pending request";
+      case Errc::approval_action_mismatch: return "approved action does not match the pending request";
+      case Errc::schema_changed: return "tool schemas changed since the run was stored";
+      case Errc::artifact_drift: return "stored summaries were produced by another summariser";
+      case Errc::pricing_stale: return "pricing table is stale";
+      case Errc::state_corrupt: return "stored state is corrupt";
+      case Errc::state_version_unsupported: return "stored state has an unsupported schema version";
+      case Errc::run_not_found: return "run not found";
+      case Errc::store_failed: return "store failed";
+      case Errc::invalid_store_spec: return "invalid store spec";
+    }
+    return "unknown leash error";
+  }
+
+  std::error_condition default_error_condition(int ev) const noexcept override {
+    switch (static_cast<Errc>(ev)) {
+      case Errc::tool_timeout: return std::errc::timed_out;
+      case Errc::invalid_arguments:
+      case Errc::invalid_config:
+      case Errc::invalid_store_spec: return std::errc::invalid_argument;
+      case Errc::run_not_found: return std::errc::no_such_file_or_directory;
+      default: return {ev, *this};
+    }
+  }
+};
+
+}  // namespace detail
+
+inline std::error_category const& error_category() noexcept {
+  static detail::error_category_impl const instance;
+  return instance;
+}
+
+[[noreturn]] inline void outcome_throw_as_system_error_with_payload(Error const& e) {
+  throw std::system_error(e.code, e.message);
+}
+
+}  // namespace leash
+
+#endif

@@ -1,0 +1,551 @@
+#ifndef LEASH_IMPL_LOOP_HPP
+#define LEASH_IMPL_LOOP_HPP
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include <cmath>
+#include <exception>
+#include <iostream>
+
+namespace leash {
+
+namespace detail {
+
+/// Buffers events for the run's store; the loop flushes the buffer once per
+/// iteration, so storing events costs one store call per iteration, not per event.
+class StoreBufferSink final : public TraceSink {
+ public:
+  explicit StoreBufferSink(std::shared_ptr<std::vector<Event>> buffer) : buffer_(std::move(buffer)) {}
+  void write(Event const& e) noexcept override {
+    try {
+      buffer_->push_back(e);
+    } catch (...) {
+    }
+  }
+
+ private:
+  std::shared_ptr<std::vector<Event>> buffer_;
+};
+
+/// Approval tokens are capabilities: traces carry their digest, never the token.
+inline std::string token_id(std::string_view token) { return digest(token); }
+
+inline double round3(double v) { return std::round(v * 1000.0) / 1000.0; }
+
+inline json::value metric_json(std::optional<MetricSnapshot> const& m) {
+  return m ? json::value_from(*m) : json::value(nullptr);
+}
+
+}  // namespace detail
+
+template <class P, class TS, class PL, class EL, class S>
+Loop<P, TS, PL, EL, S>::Loop(std::string goal, P planner, TS tools, PL policies, EL exits, S store,
+                             LoopOptions options)
+    : planner_(std::move(planner)),
+      tools_(std::move(tools)),
+      policies_(std::move(policies)),
+      exits_(std::move(exits)),
+      store_(std::move(store)),
+      options_(std::move(options)),
+      context_(options_.limits.verbatim_window,
+               options_.summarizer ? std::string(options_.summarizer.model_id()) : std::string()),
+      tracer_(options_.trace_sinks),
+      pool_(options_.tool_threads) {
+  state_.goal = std::move(goal);
+  state_.run_id = options_.run_id.empty() ? new_run_id() : options_.run_id;
+  state_.config = options_.limits;
+  state_.tool_schema_hash = TS::schema_hash();
+  context_.attach(state_);
+  if (options_.trace_to_store) {
+    store_events_ = std::make_shared<std::vector<Event>>();
+    tracer_.add(std::make_shared<detail::StoreBufferSink>(store_events_));
+  }
+  if (state_.config.cost_limit_usd) {
+    auto usd = check_pricing_staleness(options_.pricing, options_.pricing_staleness);
+    if (usd.has_error()) {
+      config_error_ = usd.error();
+    } else {
+      usd_enabled_ = usd.value();
+      if (usd_enabled_ && !options_.pricing.is_fresh()) {
+        warnings_.push_back("pricing table as of " + options_.pricing.as_of +
+                            " is more than 90 days old; USD limits use stale prices");
+        if (!options_.quiet)
+          (options_.console ? *options_.console : std::cerr) << "[leash] warning: " << warnings_.back() << '\n';
+      }
+    }
+  }
+}
+
+template <class P, class TS, class PL, class EL, class S>
+result<LoopResult> Loop<P, TS, PL, EL, S>::run() {
+  if (detail::tool_depth > 0)
+    return Error{Errc::nested_loop, "nested loop: a loop cannot run from inside one of its tools"};
+  boost::asio::io_context io;
+  std::optional<result<LoopResult>> out;
+  boost::asio::co_spawn(
+      io, [&]() -> boost::asio::awaitable<void> { out.emplace(co_await async_run()); },
+      [&](std::exception_ptr e) {
+        if (e && !out) out.emplace(Error{Errc::invalid_config, "loop coroutine failed unexpectedly"});
+      });
+  io.run();
+  if (!out) return Error{Errc::invalid_config, "loop did not complete"};
+  return std::move(*out);
+}
+
+template <class P, class TS, class PL, class EL, class S>
+boost::asio::awaitable<result<LoopResult>> Loop<P, TS, PL, EL, S>::async_run() {
+  if (detail::tool_depth > 0)
+    co_return Error{Errc::nested_loop, "nested loop: a loop cannot run from inside one of its tools"};
+  if (config_error_) co_return *config_error_;
+  if (state_.pending_approval)
+    co_return Error{Errc::pending_approval, "run '" + state_.run_id + "' waits for approval of '" +
+                                                state_.pending_approval->tool +
+                                                "'; resume it with the approval token instead"};
+  if (!run_created_) {
+    auto created = co_await store_.create_run(state_);
+    if (created.has_error())
+      co_return Error{Errc::store_failed, "cannot create run '" + state_.run_id + "': " + created.error().what()};
+    run_created_ = true;
+  }
+  session_start_ = std::chrono::steady_clock::now();
+  elapsed_base_ = state_.metrics.elapsed_s;
+  state_.status.reset();
+  state_.reason.clear();
+  announce();
+
+  std::string failure;
+  try {
+    co_return co_await main_loop();
+  } catch (...) {
+    failure = detail::describe_current_exception();
+  }
+  // Only a bug in leash or a throwing user callback gets here; the run still
+  // ends as a status, with its state saved.
+  co_return co_await finish(Status::error, "unexpected exception: " + failure);
+}
+
+template <class P, class TS, class PL, class EL, class S>
+void Loop<P, TS, PL, EL, S>::announce() {
+  auto const& c = state_.config;
+  std::string limits = std::to_string(c.max_iterations) + " iterations, " +
+                       with_thousands(static_cast<long long>(c.token_limit)) + " tokens, " +
+                       detail::format_number(c.wall_clock_s) + "s wall-clock";
+  if (c.cost_limit_usd) limits += ", " + format_usd(*c.cost_limit_usd) + " cost";
+  if (!options_.quiet)
+    (options_.console ? *options_.console : std::cerr)
+        << "[leash] goal='" << state_.goal << "' | limits: " << limits << '\n';
+  tracer_.emit(event::loop_start, [&] {
+    return json::object{{"goal", state_.goal}, {"limits", limits}, {"run_id", state_.run_id}};
+  });
+}
+
+template <class P, class TS, class PL, class EL, class S>
+double Loop<P, TS, PL, EL, S>::elapsed() const {
+  return elapsed_base_ +
+         std::chrono::duration<double>(std::chrono::steady_clock::now() - session_start_).count();
+}
+
+template <class P, class TS, class PL, class EL, class S>
+std::optional<ModelPrice> Loop<P, TS, PL, EL, S>::price_of(std::string_view model) const {
+  auto it = options_.pricing.models.find(model);
+  if (it == options_.pricing.models.end()) return std::nullopt;
+  return it->second;
+}
+
+template <class P, class TS, class PL, class EL, class S>
+void Loop<P, TS, PL, EL, S>::account_call(Usage const& usage, std::string_view model) {
+  auto& m = state_.metrics;
+  m.input_tokens += usage.input_tokens;
+  m.output_tokens += usage.output_tokens;
+  m.llm_calls += 1;
+  if (!usd_enabled_) return;
+  // Per call, at that call's model: a run mixing a planner and a summariser is priced right.
+  if (auto cost = options_.pricing.estimate_cost(usage.input_tokens, usage.output_tokens, model))
+    m.cost_usd = m.cost_usd.value_or(0.0) + *cost;
+}
+
+template <class P, class TS, class PL, class EL, class S>
+result<std::string> Loop<P, TS, PL, EL, S>::observe() noexcept {
+  if (!options_.observe) return std::string();
+  try {
+    return excerpt(options_.observe(state_));
+  } catch (...) {
+    return Error{Errc::invalid_config, "observe failed: " + detail::describe_current_exception()};
+  }
+}
+
+template <class P, class TS, class PL, class EL, class S>
+result<std::optional<MetricSnapshot>> Loop<P, TS, PL, EL, S>::measure(std::string const& observation) noexcept {
+  if (!options_.goal_metric) return std::optional<MetricSnapshot>();
+  try {
+    return std::optional<MetricSnapshot>(options_.goal_metric.measure(observation, state_));
+  } catch (...) {
+    return Error{Errc::invalid_config, "goal metric failed: " + detail::describe_current_exception()};
+  }
+}
+
+template <class P, class TS, class PL, class EL, class S>
+boost::asio::awaitable<LoopResult> Loop<P, TS, PL, EL, S>::main_loop() {
+  for (;;) {
+    if (auto hit = ceiling()) co_return co_await finish(Status::budget_exhausted, hit->reason);
+
+    if (auto stop = policies_.before_iteration(state_)) {
+      auto& [name, decision] = *stop;
+      tracer_.emit(event::policy_stop, [&] {
+        return json::object{{"policy", name}, {"reason", decision.reason}};
+      });
+      co_return co_await finish(decision.status.value_or(Status::error), decision.reason);
+    }
+
+    IterationRecord it;
+    it.index = state_.iterations.size();
+    auto observed = observe();
+    if (observed.has_error()) co_return co_await finish(Status::error, observed.error().what());
+    it.observation = std::move(observed).value();
+    last_observation_ = it.observation;
+    auto measured = measure(it.observation);
+    if (measured.has_error()) co_return co_await finish(Status::error, measured.error().what());
+    it.metric = std::move(measured).value();
+    tracer_.emit(event::iteration_start, [&] {
+      return json::object{{"index", it.index}, {"metric", detail::metric_json(it.metric)}};
+    });
+
+    if (it.metric && options_.goal_metric.is_success(*it.metric)) {
+      if (auto failed = co_await record(std::move(it))) co_return std::move(*failed);
+      co_return co_await finish(Status::success, "goal metric reports success");
+    }
+
+    PlanOutcome planned = co_await plan_step(it.observation, it);
+    if (auto* stop = std::get_if<BudgetStop>(&planned)) {
+      // Attempts already made in this iteration are kept as an invalid plan.
+      if (it.input_tokens + it.output_tokens > 0) {
+        it.plan_invalid = true;
+        if (auto failed = co_await record(std::move(it))) co_return std::move(*failed);
+      }
+      co_return co_await finish(Status::budget_exhausted, stop->reason);
+    }
+    if (auto* error = std::get_if<PlanError>(&planned)) {
+      if (it.input_tokens + it.output_tokens > 0) {
+        it.plan_invalid = true;
+        if (auto failed = co_await record(std::move(it))) co_return std::move(*failed);
+      }
+      co_return co_await finish(Status::error, error->reason);
+    }
+    if (std::holds_alternative<PlanInvalid>(planned)) {
+      it.plan_invalid = true;
+      if (auto failed = co_await record(std::move(it))) co_return std::move(*failed);
+      if (state_.plan_invalid_streak >= 2)
+        co_return co_await finish(Status::plan_failed,
+                                  "the planner produced invalid tool calls in " +
+                                      std::to_string(state_.plan_invalid_streak) +
+                                      " iterations in a row (3 attempts each)");
+      continue;  // exits are not evaluated after an invalid plan
+    }
+
+    auto& [plan, calls] = std::get<Planned>(planned);
+    it.plan_text = plan.text;
+    for (std::size_t i = 0; i < calls.size(); ++i) {
+      auto& call = calls[i];
+      if (auto hit = ceiling()) {
+        tracer_.emit(event::budget_preempt, [&] { return json::object{{"dropped_action", call.name}}; });
+        if (auto failed = co_await record(std::move(it))) co_return std::move(*failed);
+        co_return co_await finish(Status::budget_exhausted, hit->reason);
+      }
+
+      if (auto gate = policies_.before_action(state_, ActionView{call.name, call.normalized})) {
+        auto& [policy, decision] = *gate;
+        if (decision.kind == DecisionKind::stop) {
+          tracer_.emit(event::policy_stop, [&] {
+            return json::object{{"policy", policy}, {"reason", decision.reason}, {"tool", call.name}};
+          });
+          if (auto failed = co_await record(std::move(it))) co_return std::move(*failed);
+          co_return co_await finish(decision.status.value_or(Status::error), decision.reason);
+        }
+
+        double ttl = options_.approval && options_.approval->ttl_s() ? *options_.approval->ttl_s()
+                                                                     : state_.config.approval_ttl_s;
+        ApprovalRequest request(new_approval_token(), std::string(call.name), call.normalized,
+                                decision.reason.empty() ? "requires approval" : decision.reason,
+                                action_hash(call.name, call.normalized, state_.state_version),
+                                state_.state_version, Tracer::now(), ttl);
+        tracer_.emit(event::approval_requested, [&] {
+          return json::object{{"tool", request.tool()},
+                              {"token_id", detail::token_id(request.token())},
+                              {"reason", request.reason()}};
+        });
+        ApprovalOutcome outcome = options_.approval
+                                      ? co_await options_.approval->decide(request)
+                                      : ApprovalOutcome{ApprovalDecision::denied, "no approval runner configured"};
+        tracer_.emit(event::approval_decision, [&] {
+          return json::object{{"token_id", detail::token_id(request.token())},
+                              {"decision", to_string(outcome.decision)},
+                              {"note", outcome.note}};
+        });
+
+        if (outcome.decision == ApprovalDecision::denied) {
+          if (auto failed = co_await record(std::move(it))) co_return std::move(*failed);
+          co_return co_await finish(Status::approval_denied, outcome.note);
+        }
+        if (outcome.decision == ApprovalDecision::pending) {
+          PendingApproval pending;
+          pending.token = request.token();
+          pending.tool = request.tool();
+          pending.args = request.args();
+          pending.reason = request.reason();
+          pending.action_hash = request.action_hash();
+          pending.state_version = request.state_version();
+          pending.created_at = request.created_at();
+          pending.ttl_s = request.ttl_s();
+          pending.plan_text = plan.text;
+          // The precondition is the situation right before this action: earlier
+          // actions of this plan may have changed it since the iteration began.
+          pending.precondition_metric = it.metric;
+          if (i > 0 && options_.goal_metric) {
+            auto now_observed = observe();
+            if (now_observed.has_value()) {
+              auto now_measured = measure(now_observed.value());
+              if (now_measured.has_value()) pending.precondition_metric = now_measured.value();
+            }
+          }
+          // Calls planned after the gated one wait with it rather than vanish.
+          for (std::size_t j = i + 1; j < calls.size(); ++j)
+            pending.remaining_calls.push_back(
+                PlannedCall{{}, std::string(calls[j].name), calls[j].normalized});
+          std::string token = pending.token;
+          std::string tool(call.name);
+          if (!it.actions.empty() || !it.plan_text.empty())
+            if (auto failed = co_await record(std::move(it))) co_return std::move(*failed);
+          state_.pending_approval = std::move(pending);
+          co_return co_await finish(Status::awaiting_approval,
+                                    "action '" + tool + "' awaits approval; resume with the token "
+                                    "from LoopResult::approval_token",
+                                    token);
+        }
+      }
+
+      ToolOutcome outcome = co_await tools_.execute(call, pool_);
+      std::string args_json = json::serialize(call.normalized);
+      it.actions.push_back(ActionRecord{std::string(call.name), excerpt(args_json, args_excerpt_cap),
+                                        outcome.status, std::move(outcome.output), outcome.duration_s,
+                                        call.fingerprint});
+      tracer_.emit(event::action_executed, [&] {
+        auto const& a = it.actions.back();
+        return json::object{{"tool", a.tool},
+                            {"status", to_string(a.status)},
+                            {"duration_s", detail::round3(a.duration_s)}};
+      });
+    }
+
+    if (auto failed = co_await record(std::move(it))) co_return std::move(*failed);
+    if (auto hit = exits_.evaluate(state_)) co_return co_await finish(hit->status, hit->reason);
+  }
+}
+
+template <class P, class TS, class PL, class EL, class S>
+auto Loop<P, TS, PL, EL, S>::plan_step(std::string const& observation, IterationRecord& it)
+    -> boost::asio::awaitable<PlanOutcome> {
+  std::vector<Message> feedback;
+  for (unsigned attempt = 0; attempt < 3; ++attempt) {
+    auto source = context_.request(state_, observation, feedback);
+    PlanRequest request(source, TS::schemas(), 0, attempt);
+    auto allowance = call_allowance(state_, state_.config, estimate_input_tokens(planner_, request),
+                                    price_of(planner_.model_id()), usd_enabled_);
+    if (auto* stop = std::get_if<BudgetStop>(&allowance)) co_return std::move(*stop);
+    if (auto hit = ceiling()) co_return std::move(*hit);
+    request.set_max_tokens(std::get<std::uint64_t>(allowance));
+
+    result<Plan> reply = Error{Errc::planner_failed};
+    std::string thrown;
+    try {
+      reply = co_await planner_.plan(request);
+    } catch (...) {
+      thrown = detail::describe_current_exception();
+    }
+    if (!thrown.empty()) co_return PlanError{"planner failed: " + thrown};
+    if (reply.has_error()) co_return PlanError{"planner failed: " + reply.error().what()};
+
+    Plan plan = std::move(reply).value();
+    if (plan.model_id.empty()) plan.model_id = std::string(planner_.model_id());
+    account_call(plan.usage, plan.model_id);
+    it.input_tokens += plan.usage.input_tokens;
+    it.output_tokens += plan.usage.output_tokens;
+    tracer_.emit(event::llm_call, [&] {
+      return json::object{{"model", plan.model_id},
+                          {"input_tokens", plan.usage.input_tokens},
+                          {"output_tokens", plan.usage.output_tokens},
+                          {"attempt", attempt},
+                          {"max_tokens", request.max_tokens()}};
+    });
+
+    Planned planned;
+    std::vector<std::string> errors;
+    planned.calls.reserve(plan.tool_calls.size());
+    for (auto const& call : plan.tool_calls) {
+      auto validated = tools_.validate(call.name, call.args);
+      if (validated.has_error())
+        errors.push_back(validated.error().message);
+      else
+        planned.calls.push_back(std::move(validated).value());
+    }
+    if (errors.empty()) {
+      planned.plan = std::move(plan);
+      co_return planned;
+    }
+
+    tracer_.emit(event::plan_invalid, [&] {
+      json::array list;
+      for (auto const& e : errors) list.emplace_back(e);
+      return json::object{{"attempt", attempt}, {"errors", std::move(list)}};
+    });
+    std::string said = plan.text;
+    if (said.empty()) {
+      json::array calls;
+      for (auto const& c : plan.tool_calls) calls.push_back(json::object{{"name", c.name}, {"args", c.args}});
+      said = json::serialize(calls);
+    }
+    std::string rejected = "Tool call rejected:";
+    for (auto const& e : errors) (rejected += '\n') += e;
+    rejected += "\nRetry with valid arguments matching the tool schemas.";
+    feedback.push_back(Message{"assistant", std::move(said)});
+    feedback.push_back(Message{"user", std::move(rejected)});
+  }
+  co_return PlanInvalid{};
+}
+
+template <class P, class TS, class PL, class EL, class S>
+boost::asio::awaitable<std::optional<LoopResult>> Loop<P, TS, PL, EL, S>::record(IterationRecord it) {
+  ProgressReport report = evaluate_progress(state_, it);
+  it.repetition = report.repetition;
+  state_.no_progress_streak = report.no_progress_streak;
+  state_.plan_invalid_streak = report.plan_invalid_streak;
+  if (report.trend == Trend::regressing && !it.plan_text.empty())
+    state_.failed_approaches.push_back("iteration " + std::to_string(it.index) + ": " +
+                                       it.plan_text.substr(0, 160) + " -> metric regressed");
+  state_.iterations.push_back(std::move(it));
+  ++state_.state_version;
+  context_.on_iteration_recorded(state_);
+
+  json::array summarized;
+  for (std::uint64_t index : context_.missing_summaries(state_)) {
+    IterationRecord const& old = state_.iterations[index];
+    std::optional<std::string> content;
+    if (options_.summarizer) {
+      std::vector<Message> prompt{Message{"system", std::string(summary_instruction)},
+                                  Message{"user", render_iteration(old)}};
+      static json::array const no_tools;
+      PlanRequest request(std::move(prompt), no_tools, summary_max_tokens);
+      auto allowance = call_allowance(state_, state_.config,
+                                      options_.summarizer.estimate_input_tokens(request),
+                                      price_of(options_.summarizer.model_id()), usd_enabled_);
+      if (auto* allowed = std::get_if<std::uint64_t>(&allowance)) {
+        request.set_max_tokens(std::min<std::uint64_t>(*allowed, summary_max_tokens));
+        result<Plan> reply = Error{Errc::planner_failed};
+        try {
+          reply = co_await options_.summarizer.plan(request);
+        } catch (...) {
+        }
+        if (reply.has_value()) {
+          Plan const& p = reply.value();
+          std::string model = p.model_id.empty() ? std::string(options_.summarizer.model_id()) : p.model_id;
+          account_call(p.usage, model);
+          tracer_.emit(event::llm_call, [&] {
+            return json::object{{"model", model},
+                                {"input_tokens", p.usage.input_tokens},
+                                {"output_tokens", p.usage.output_tokens},
+                                {"attempt", 0},
+                                {"max_tokens", request.max_tokens()},
+                                {"purpose", "summary"}};
+          });
+          content = p.text;
+        }
+      }
+    }
+    if (content) {
+      context_.add_summary(state_, index, std::move(*content));
+    } else {
+      // No summariser, or it could not be afforded or failed: the deterministic
+      // summary, stamped as such so a later drift check tells the truth.
+      ArtifactStamp stamp = context_.stamp();
+      stamp.model_id = "deterministic-truncate";
+      context_.add_summary(state_, index, deterministic_summary(old), stamp);
+    }
+    summarized.push_back(index);
+  }
+
+  auto const& rec = state_.iterations.back();
+  tracer_.emit(event::iteration_end, [&] {
+    return json::object{{"index", rec.index},
+                        {"trend", to_string(report.trend)},
+                        {"repetition", rec.repetition},
+                        {"no_progress_streak", state_.no_progress_streak},
+                        {"summarized_iterations", std::move(summarized)},
+                        {"accounting", context_.budget_report(state_, last_observation_).to_json()}};
+  });
+
+  sync_elapsed();
+  auto stored = co_await store_.append_iteration(state_);
+  if (stored.has_error())
+    co_return co_await finish(Status::error, "could not record iteration " + std::to_string(rec.index) +
+                                                 ": " + stored.error().what());
+  co_await flush_events();
+  co_return std::nullopt;
+}
+
+template <class P, class TS, class PL, class EL, class S>
+boost::asio::awaitable<void> Loop<P, TS, PL, EL, S>::flush_events() {
+  if (!store_events_ || store_events_->empty()) co_return;
+  std::vector<Event> batch;
+  batch.swap(*store_events_);
+  auto stored = co_await store_.append_events(state_.run_id, batch);
+  if (stored.has_error()) warnings_.push_back("events not stored: " + stored.error().what());
+}
+
+template <class P, class TS, class PL, class EL, class S>
+boost::asio::awaitable<LoopResult> Loop<P, TS, PL, EL, S>::finish(Status status, std::string reason,
+                                                                  std::optional<std::string> token) {
+  sync_elapsed();
+  if (status != Status::awaiting_approval && state_.pending_approval) {
+    tracer_.emit(event::approval_cancelled, [&] {
+      return json::object{{"token_id", detail::token_id(state_.pending_approval->token)},
+                          {"reason", "loop ended: " + reason}};
+    });
+    state_.pending_approval.reset();
+  }
+  state_.status = status;
+  state_.reason = reason;
+  auto saved = co_await store_.save_head(state_);
+  if (saved.has_error()) {
+    status = Status::error;
+    reason += "; the final state could not be saved: " + saved.error().what();
+    state_.status = status;
+    state_.reason = reason;
+  }
+  LoopResult res = LoopResult::make(status, reason, state_.iterations.size(), state_.metrics, state_.run_id,
+                                    std::move(token));
+  tracer_.emit(event::loop_end, [&] {
+    return json::object{{"status", to_string(res.status)},
+                        {"reason", res.reason},
+                        {"iterations", res.iterations},
+                        {"total_tokens", res.metrics.total_tokens()}};
+  });
+  co_await flush_events();
+  last_ = res;
+  co_return res;
+}
+
+template <class P, class TS, class PL, class EL, class S>
+ExplainReport Loop<P, TS, PL, EL, S>::explain() const {
+  ExplainReport r = leash::explain(state_, last_);
+  r.warnings = warnings_;
+  return r;
+}
+
+template <class P, class TS, class PL, class EL, class S>
+BudgetReport Loop<P, TS, PL, EL, S>::budget_report() const {
+  return context_.budget_report(state_, last_observation_);
+}
+
+}  // namespace leash
+
+#endif

@@ -1,0 +1,174 @@
+// leash/loop.hpp — the one type that puts everything together.
+//
+//   using Agent = leash::Loop<MyPlanner, leash::ToolSet<ReadFile, EditFile>,
+//                             leash::PolicyList<leash::NoProgress<3>>,
+//                             leash::ExitList<leash::Stagnation<5>>, leash::AnyStore>;
+//   Agent agent("make the tests pass", planner, {}, {}, {}, leash::AnyStore{}, options);
+//   auto result = agent.run();      // or co_await agent.async_run();
+//
+// Each iteration: ceilings → policies' before_iteration → observe → measure →
+// success check → plan (up to 3 attempts; rejected calls are fed back) → per
+// call: ceilings, gate, approval, enforced execution → record → exit
+// conditions. Every ending is a Status; nothing throws out of run().
+#ifndef LEASH_LOOP_HPP
+#define LEASH_LOOP_HPP
+
+#include <leash/approval.hpp>
+#include <leash/budget.hpp>
+#include <leash/context.hpp>
+#include <leash/error.hpp>
+#include <leash/exit.hpp>
+#include <leash/explain.hpp>
+#include <leash/loop_result.hpp>
+#include <leash/planner.hpp>
+#include <leash/policy.hpp>
+#include <leash/pricing.hpp>
+#include <leash/progress.hpp>
+#include <leash/state.hpp>
+#include <leash/store/store.hpp>
+#include <leash/toolset.hpp>
+#include <leash/trace.hpp>
+
+#include <boost/asio/awaitable.hpp>
+
+#include <functional>
+#include <iosfwd>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace leash {
+
+/// Everything about a loop that is chosen at runtime.
+struct LoopOptions {
+  /// Limits and settings, persisted with the run so a resume keeps them.
+  LoopConfig limits;
+  /// What the agent sees each iteration (excerpted to 16 KiB). None: "".
+  std::function<std::string(State const&)> observe;
+  /// Measures progress from the observation; decides success.
+  AnyGoalMetric goal_metric;
+  /// Receivers of the run's events, in addition to the store.
+  std::vector<std::shared_ptr<TraceSink>> trace_sinks;
+  /// Also append every event to the run's store (so runs can be explained and
+  /// learned from later).
+  bool trace_to_store = true;
+  /// Who decides gated actions. None: every gated action is denied.
+  std::shared_ptr<ApprovalRunner> approval;
+  /// Summarises iterations that leave the verbatim window. None: the
+  /// deterministic summary. Its calls are budgeted and counted like plans.
+  AnyPlanner summarizer;
+  /// Prices for USD accounting, and what to do when they are stale.
+  Pricing pricing = default_pricing();
+  PricingStaleness pricing_staleness = PricingStaleness::warn;
+  /// The run's id in its store; empty: a fresh one.
+  std::string run_id;
+  /// Worker threads for blocking tools and for approvals.
+  std::size_t tool_threads = 2;
+  /// No announce line and no warnings on the console (events are still traced).
+  bool quiet = false;
+  /// Where the announce line and warnings go (nullptr: std::cerr).
+  std::ostream* console = nullptr;
+};
+
+template <class Planner_, class ToolSet_, class PolicyList_ = DefaultPolicies,
+          class ExitList_ = ExitList<>, class Store_ = AnyStore>
+class Loop {
+  static_assert(check_planner<Planner_>());
+  static_assert(ToolSetType<ToolSet_>, "leash::Loop: the second argument must be leash::ToolSet<...>");
+  static_assert(check_store<Store_>());
+
+ public:
+  using planner_type = Planner_;
+  using toolset_type = ToolSet_;
+  using policies_type = PolicyList_;
+  using exits_type = ExitList_;
+  using store_type = Store_;
+
+  Loop(std::string goal, Planner_ planner, ToolSet_ tools = {}, PolicyList_ policies = {},
+       ExitList_ exits = {}, Store_ store = {}, LoopOptions options = {});
+  Loop(Loop const&) = delete;
+  Loop& operator=(Loop const&) = delete;
+
+  /// Runs until a status; blocks on an io_context of its own. Fails (as a
+  /// value) only when the loop cannot start: nested in one of its own tools,
+  /// a pending approval (resume instead), a configuration error, or a store
+  /// that cannot create the run.
+  result<LoopResult> run();
+
+  /// The same, on the caller's executor: many loops can share one io_context.
+  boost::asio::awaitable<result<LoopResult>> async_run();
+
+  /// Why the loop stopped (or "RUNNING" before it did).
+  ExplainReport explain() const;
+  /// Estimated tokens per context section, and what was spent.
+  BudgetReport budget_report() const;
+
+  State const& state() const noexcept { return state_; }
+  std::optional<LoopResult> const& last_result() const noexcept { return last_; }
+  /// Set when the options cannot work (stale pricing under `refuse`, …); run() returns it.
+  std::optional<Error> const& config_error() const noexcept { return config_error_; }
+  std::vector<std::string> const& warnings() const noexcept { return warnings_; }
+
+  Planner_& planner() noexcept { return planner_; }
+  ToolSet_& tools() noexcept { return tools_; }
+  PolicyList_& policies() noexcept { return policies_; }
+  ExitList_& exits() noexcept { return exits_; }
+  Store_& store() noexcept { return store_; }
+
+ private:
+  using call_type = typename ToolSet_::call_type;
+  struct Planned {
+    Plan plan;
+    std::vector<call_type> calls;
+  };
+  struct PlanInvalid {};
+  struct PlanError {
+    std::string reason;
+  };
+  using PlanOutcome = std::variant<Planned, PlanInvalid, BudgetStop, PlanError>;
+
+  boost::asio::awaitable<LoopResult> main_loop();
+  boost::asio::awaitable<PlanOutcome> plan_step(std::string const& observation, IterationRecord& it);
+  boost::asio::awaitable<std::optional<LoopResult>> record(IterationRecord it);
+  boost::asio::awaitable<LoopResult> finish(Status status, std::string reason,
+                                            std::optional<std::string> token = std::nullopt);
+  void account_call(Usage const& usage, std::string_view model);
+  double elapsed() const;
+  void sync_elapsed() { state_.metrics.elapsed_s = elapsed(); }
+  std::optional<BudgetStop> ceiling() const {
+    return ceiling_reached(state_, state_.config, elapsed(), usd_enabled_);
+  }
+  std::optional<ModelPrice> price_of(std::string_view model) const;
+  result<std::string> observe() noexcept;
+  result<std::optional<MetricSnapshot>> measure(std::string const& observation) noexcept;
+  boost::asio::awaitable<void> flush_events();
+  void announce();
+
+  Planner_ planner_;
+  ToolSet_ tools_;
+  PolicyList_ policies_;
+  ExitList_ exits_;
+  Store_ store_;
+  LoopOptions options_;
+  State state_;
+  ContextManager context_;
+  Tracer tracer_;
+  std::shared_ptr<std::vector<Event>> store_events_;
+  bool run_created_ = false;
+  bool usd_enabled_ = true;
+  std::optional<Error> config_error_;
+  std::vector<std::string> warnings_;
+  std::optional<LoopResult> last_;
+  std::string last_observation_;
+  double elapsed_base_ = 0.0;
+  std::chrono::steady_clock::time_point session_start_ = std::chrono::steady_clock::now();
+  // Last member: destroyed first, so tool threads are joined while tools still exist.
+  detail::ToolPool pool_;
+};
+
+}  // namespace leash
+
+#include <leash/impl/loop.hpp>
+
+#endif

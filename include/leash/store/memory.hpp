@@ -1,0 +1,117 @@
+// leash/store/memory.hpp — runs kept in memory: the default store, for tests
+// and for programs that need no durability. Thread-safe.
+#ifndef LEASH_STORE_MEMORY_HPP
+#define LEASH_STORE_MEMORY_HPP
+
+#include <leash/store/store.hpp>
+
+#include <map>
+#include <mutex>
+
+namespace leash {
+
+class MemoryStore final : public StoreInterface {
+ public:
+  task<void> create_run(State const& s) override;
+  task<void> append_iteration(State const& s) override;
+  task<void> save_head(State const& s) override;
+  task<State> load(std::string run_id) override;
+  task<void> append_events(std::string run_id, std::vector<Event> const& events) override;
+  task<json::array> load_events(std::string run_id) override;
+  task<std::vector<RunSummary>> list_runs() override;
+
+ private:
+  struct Run {
+    State state;
+    json::array events;
+    double created_at = 0.0;
+    double updated_at = 0.0;
+  };
+  /// Copies what may change in place; appends what grew since the last write.
+  static void merge(State& stored, State const& s);
+  Error missing(std::string const& id) const {
+    return Error{Errc::run_not_found, "no run '" + id + "' in the memory store"};
+  }
+
+  std::mutex mutex_;
+  std::map<std::string, Run, std::less<>> runs_;
+};
+
+inline AnyStore::AnyStore() : impl_(std::make_shared<MemoryStore>()) {}
+
+inline void MemoryStore::merge(State& stored, State const& s) {
+  for (auto i = stored.iterations.size(); i < s.iterations.size(); ++i) stored.iterations.push_back(s.iterations[i]);
+  for (auto i = stored.artifacts.size(); i < s.artifacts.size(); ++i) stored.artifacts.push_back(s.artifacts[i]);
+  for (auto i = stored.failed_approaches.size(); i < s.failed_approaches.size(); ++i)
+    stored.failed_approaches.push_back(s.failed_approaches[i]);
+  stored.schema_version = s.schema_version;
+  stored.goal = s.goal;
+  stored.config = s.config;
+  stored.tool_schema_hash = s.tool_schema_hash;
+  stored.pinned_facts = s.pinned_facts;
+  stored.metrics = s.metrics;
+  stored.no_progress_streak = s.no_progress_streak;
+  stored.plan_invalid_streak = s.plan_invalid_streak;
+  stored.state_version = s.state_version;
+  stored.pending_approval = s.pending_approval;
+  stored.status = s.status;
+  stored.reason = s.reason;
+}
+
+inline auto MemoryStore::create_run(State const& s) -> task<void> {
+  std::lock_guard lock(mutex_);
+  auto [it, inserted] = runs_.try_emplace(s.run_id);
+  if (!inserted) co_return Error{Errc::store_failed, "run '" + s.run_id + "' already exists in the memory store"};
+  it->second.state = s;
+  it->second.created_at = it->second.updated_at = Tracer::now();
+  co_return success();
+}
+
+inline auto MemoryStore::append_iteration(State const& s) -> task<void> {
+  std::lock_guard lock(mutex_);
+  auto it = runs_.find(s.run_id);
+  if (it == runs_.end()) co_return missing(s.run_id);
+  merge(it->second.state, s);
+  it->second.updated_at = Tracer::now();
+  co_return success();
+}
+
+inline auto MemoryStore::save_head(State const& s) -> task<void> {
+  co_return co_await append_iteration(s);
+}
+
+inline auto MemoryStore::load(std::string run_id) -> task<State> {
+  std::lock_guard lock(mutex_);
+  auto it = runs_.find(run_id);
+  if (it == runs_.end()) co_return missing(run_id);
+  co_return it->second.state;
+}
+
+inline auto MemoryStore::append_events(std::string run_id, std::vector<Event> const& events) -> task<void> {
+  std::lock_guard lock(mutex_);
+  auto it = runs_.find(run_id);
+  if (it == runs_.end()) co_return missing(run_id);
+  for (auto const& e : events) it->second.events.push_back(e.to_json());
+  co_return success();
+}
+
+inline auto MemoryStore::load_events(std::string run_id) -> task<json::array> {
+  std::lock_guard lock(mutex_);
+  auto it = runs_.find(run_id);
+  if (it == runs_.end()) co_return missing(run_id);
+  co_return it->second.events;
+}
+
+inline auto MemoryStore::list_runs() -> task<std::vector<RunSummary>> {
+  std::lock_guard lock(mutex_);
+  std::vector<RunSummary> out;
+  out.reserve(runs_.size());
+  for (auto const& [id, run] : runs_)
+    out.push_back(RunSummary{id, run.state.goal, run.state.status, run.state.reason,
+                             run.state.iterations.size(), run.created_at, run.updated_at});
+  co_return out;
+}
+
+}  // namespace leash
+
+#endif

@@ -1,0 +1,117 @@
+// leash/store/store.hpp — where runs live: the Store requirement and AnyStore,
+// the runtime-chosen store.
+//
+// Stores are append-only where it matters: the loop hands over the whole
+// State, and the store writes only what is new since it last saw the run (the
+// last iteration, new summaries, new failed approaches) plus the small head
+// (metrics, streaks, status, pending approval). Per-iteration cost stays flat.
+//
+// A model of Store has these members, each returning asio::awaitable<result<…>>:
+//   create_run(State const&)                 a new run; its id is State::run_id
+//   append_iteration(State const&)           State::iterations.back() is new
+//   save_head(State const&)                  status, metrics, pending approval changed
+//   load(std::string run_id) -> State
+//   append_events(std::string run_id, std::vector<Event> const&)
+//   load_events(std::string run_id) -> json::array
+//   list_runs() -> std::vector<RunSummary>
+#ifndef LEASH_STORE_STORE_HPP
+#define LEASH_STORE_STORE_HPP
+
+#include <leash/error.hpp>
+#include <leash/state.hpp>
+#include <leash/trace.hpp>
+
+#include <boost/asio/awaitable.hpp>
+
+#include <concepts>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace leash {
+
+/// One line of `list_runs`.
+struct RunSummary {
+  std::string run_id;
+  std::string goal;
+  std::optional<Status> status;  ///< empty while running
+  std::string reason;
+  std::uint64_t iterations = 0;
+  double created_at = 0.0;
+  double updated_at = 0.0;
+};
+
+/// The runtime store interface; AnyStore holds one.
+class StoreInterface {
+ public:
+  template <class T> using task = boost::asio::awaitable<result<T>>;
+  virtual ~StoreInterface() = default;
+  virtual task<void> create_run(State const& s) = 0;
+  virtual task<void> append_iteration(State const& s) = 0;
+  virtual task<void> save_head(State const& s) = 0;
+  virtual task<State> load(std::string run_id) = 0;
+  virtual task<void> append_events(std::string run_id, std::vector<Event> const& events) = 0;
+  virtual task<json::array> load_events(std::string run_id) = 0;
+  virtual task<std::vector<RunSummary>> list_runs() = 0;
+};
+
+namespace detail {
+template <class T> using store_task = boost::asio::awaitable<result<T>>;
+}  // namespace detail
+
+/// The Store requirement (see the top of this file).
+template <class S>
+concept Store = requires(S& s, State const& st, std::string id, std::vector<Event> const& ev) {
+  { s.create_run(st) } -> std::same_as<detail::store_task<void>>;
+  { s.append_iteration(st) } -> std::same_as<detail::store_task<void>>;
+  { s.save_head(st) } -> std::same_as<detail::store_task<void>>;
+  { s.load(id) } -> std::same_as<detail::store_task<State>>;
+  { s.append_events(id, ev) } -> std::same_as<detail::store_task<void>>;
+  { s.load_events(id) } -> std::same_as<detail::store_task<json::array>>;
+  { s.list_runs() } -> std::same_as<detail::store_task<std::vector<RunSummary>>>;
+};
+
+template <class S>
+consteval bool check_store() {
+  static_assert(Store<S>,
+                "leash::Store: the store type needs create_run, append_iteration, save_head, load, "
+                "append_events, load_events and list_runs returning asio::awaitable<leash::result<...>> "
+                "(see leash/store/store.hpp), or use leash::AnyStore");
+  return true;
+}
+
+/// A store chosen at runtime. Default-constructed, it is a fresh in-memory store.
+class AnyStore {
+ public:
+  template <class T> using task = StoreInterface::task<T>;
+
+  AnyStore();
+  explicit AnyStore(std::shared_ptr<StoreInterface> impl) : impl_(std::move(impl)) {}
+
+  task<void> create_run(State const& s) { return impl_->create_run(s); }
+  task<void> append_iteration(State const& s) { return impl_->append_iteration(s); }
+  task<void> save_head(State const& s) { return impl_->save_head(s); }
+  task<State> load(std::string run_id) { return impl_->load(std::move(run_id)); }
+  task<void> append_events(std::string run_id, std::vector<Event> const& events) {
+    return impl_->append_events(std::move(run_id), events);
+  }
+  task<json::array> load_events(std::string run_id) { return impl_->load_events(std::move(run_id)); }
+  task<std::vector<RunSummary>> list_runs() { return impl_->list_runs(); }
+
+  StoreInterface& get() noexcept { return *impl_; }
+
+ private:
+  std::shared_ptr<StoreInterface> impl_;
+};
+
+/// A new run id: UTC time plus 64 random bits ("20261123T101500Z-1f2e3d4c5b6a7980").
+std::string new_run_id();
+
+}  // namespace leash
+
+#include <leash/store/impl/store.hpp>
+// Last: AnyStore's default (a MemoryStore) needs the full store interface.
+#include <leash/store/memory.hpp>
+
+#endif
