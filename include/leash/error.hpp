@@ -9,6 +9,7 @@
 #include <boost/outcome/std_result.hpp>
 #include <boost/outcome/try.hpp>
 
+#include <ostream>
 #include <string>
 #include <system_error>
 #include <type_traits>
@@ -64,6 +65,9 @@ struct Error {
 
   friend bool operator==(Error const& a, Errc b) noexcept { return a.code == make_error_code(b); }
   friend bool operator==(Error const& a, std::error_code const& b) noexcept { return a.code == b; }
+  friend std::ostream& operator<<(std::ostream& os, Error const& e) {
+    return os << e.code.category().name() << ':' << e.code.value() << ' ' << e.what();
+  }
 };
 
 /// Outcome's ADL hooks, so `result<T>` treats Error like an error code.

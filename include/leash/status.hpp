@@ -8,6 +8,7 @@
 #include <boost/describe/enum.hpp>
 
 #include <optional>
+#include <ostream>
 #include <string_view>
 
 namespace leash {
@@ -39,6 +40,8 @@ constexpr std::string_view to_string(Status s) noexcept {
   }
   return "ERROR";
 }
+
+inline std::ostream& operator<<(std::ostream& os, Status s) { return os << to_string(s); }
 
 /// The inverse of to_string; nullopt for an unknown name.
 constexpr std::optional<Status> status_from_string(std::string_view name) noexcept {

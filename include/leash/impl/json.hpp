@@ -79,7 +79,10 @@ inline std::string canonical_json(json::value const& v) {
 }
 
 inline std::string with_thousands(long long n) {
-  std::string digits = std::to_string(n < 0 ? -n : n);
+  // Magnitude in unsigned arithmetic: -n overflows for the most negative value.
+  auto magnitude = static_cast<unsigned long long>(n);
+  if (n < 0) magnitude = 0ULL - magnitude;
+  std::string digits = std::to_string(magnitude);
   std::string out;
   int count = 0;
   for (auto it = digits.rbegin(); it != digits.rend(); ++it) {

@@ -274,9 +274,9 @@ boost::asio::awaitable<LoopResult> Loop<P, TS, PL, EL, S>::main_loop() {
                               {"token_id", detail::token_id(request.token())},
                               {"reason", request.reason()}};
         });
-        ApprovalOutcome outcome = options_.approval
-                                      ? co_await options_.approval->decide(request)
-                                      : ApprovalOutcome{ApprovalDecision::denied, "no approval runner configured"};
+        // (No co_await inside ?: — GCC 12 miscompiles it.)
+        ApprovalOutcome outcome{ApprovalDecision::denied, "no approval runner configured"};
+        if (options_.approval) outcome = co_await options_.approval->decide(request);
         tracer_.emit(event::approval_decision, [&] {
           return json::object{{"token_id", detail::token_id(request.token())},
                               {"decision", to_string(outcome.decision)},
