@@ -17,7 +17,10 @@ namespace detail {
 template <class T>
 boost::asio::awaitable<ToolOutcome> call_async_tool(T& tool, typename T::args const& args) {
   using R = typename unwrap_awaitable<tool_invoke_t<T>>::type;
-  tool_scope in_tool;
+  // No tool_scope here: the guard is thread-local, and a suspended async tool
+  // would leave it set for every other loop sharing this thread. An async tool
+  // that awaits another loop's async_run composes loops (each has its own
+  // budget); only synchronous nesting, which would block this thread, is refused.
   try {
     if constexpr (std::is_void_v<R>) {
       co_await tool(args);
