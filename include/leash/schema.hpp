@@ -55,7 +55,7 @@ struct json_schema_traits {
 };
 
 namespace detail {
-template <class T>
+template <class T, class... Enclosing>
 consteval bool is_schemable();
 template <class T>
 constexpr bool diagnose_schemable();

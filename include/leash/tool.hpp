@@ -24,6 +24,7 @@
 #include <leash/detail/traits.hpp>
 #include <leash/error.hpp>
 #include <leash/json.hpp>
+#include <leash/schema.hpp>
 #include <leash/validate.hpp>
 
 #include <boost/asio/awaitable.hpp>
@@ -116,6 +117,9 @@ consteval bool check_tool() {
   else if constexpr (!detail::has_described_args<T>)
     static_assert(detail::has_described_args<T>,
                   "leash::Tool: describe the args struct with BOOST_DESCRIBE_STRUCT");
+  else if constexpr (!JsonSchemable<typename T::args>)
+    // One diagnostic naming the offending field and its type.
+    return diagnose_tool_args<typename T::args>();
   else if constexpr (!detail::callable_with_args<T>)
     static_assert(detail::callable_with_args<T>,
                   "leash::Tool: add `R operator()(args const&)` (or with a std::stop_token, or "

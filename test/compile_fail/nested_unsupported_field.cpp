@@ -1,5 +1,5 @@
 // Must not compile: a set two levels down, reached through parse_args.
-// Expected: unsupported_field_type<fixed_string<11>{"inner.sets[]"}, std::set<int>>
+// Expected: unsupported_field_type<fixed_string<12>{"inner.sets[]"}, std::set<int>>
 #include <leash/validate.hpp>
 
 #include <boost/describe/class.hpp>

@@ -80,19 +80,25 @@ consteval bool is_required() {
 
 // ---- JsonSchemable, computed -----------------------------------------------------
 
-template <class T>
+/// True when `T` is one of the structs being checked further out: a recursive
+/// type, whose schema would need "$ref".
+template <class T, class... Enclosing>
+inline constexpr bool is_enclosing = (std::is_same_v<T, Enclosing> || ...);
+
+template <class T, class... Enclosing>
 consteval bool struct_is_schemable() {
-  if constexpr (!std::default_initializable<T> || (has_field_docs<T> && !well_formed_field_docs<T>)) {
+  if constexpr (is_enclosing<T, Enclosing...> || !std::default_initializable<T> ||
+                (has_field_docs<T> && !well_formed_field_docs<T>)) {
     return false;
   } else {
     return first_unknown_doc<T>() == npos &&
            []<template <class...> class L, class... D>(L<D...>) {
-             return (is_schemable<member_type_t<D>>() && ...);
+             return (is_schemable<member_type_t<D>, T, Enclosing...>() && ...);
            }(members_t<T>{});
   }
 }
 
-template <class T>
+template <class T, class... Enclosing>
 consteval bool is_schemable() {
   if constexpr (!std::is_same_v<T, std::remove_cv_t<T>> || std::is_reference_v<T>)
     return false;
@@ -102,9 +108,9 @@ consteval bool is_schemable() {
                      std::floating_point<T> || described_enum<T>)
     return true;
   else if constexpr (is_optional_v<T> || is_vector_v<T> || is_string_map_v<T>)
-    return is_schemable<element_t<T>>();
+    return is_schemable<element_t<T>, Enclosing...>();
   else if constexpr (described_struct<T>)
-    return struct_is_schemable<T>();
+    return struct_is_schemable<T, Enclosing...>();
   else
     return false;
 }
@@ -148,6 +154,14 @@ struct struct_not_default_constructible {
   static constexpr bool value = false;
 };
 
+template <fixed_string Field, class Struct>
+struct recursive_args_type {
+  static_assert(dependent_false<Struct>,
+                "leash: a tool argument struct contains itself; recursive types are not "
+                "supported (their schema would need $ref)");
+  static constexpr bool value = false;
+};
+
 template <fixed_string Field, class Type>
 struct incomplete_json_schema_traits {
   static_assert(dependent_false<Type>,
@@ -160,51 +174,57 @@ struct incomplete_json_schema_traits {
 // The ladders below assert only the first failing clause, then stop: one
 // readable error rather than one per field.
 
-template <fixed_string Path, class T>
+// `Enclosing...` are the structs being diagnosed further out, innermost
+// first, to recognise a recursive type.
+
+template <fixed_string Path, class T, class... Enclosing>
 constexpr bool diagnose_type();
 
 /// Index of the first member whose type is not JsonSchemable (the member
 /// count when there is none).
-template <class T>
+template <class T, class... Enclosing>
 consteval std::size_t first_unschemable_member() {
   return []<template <class...> class L, class... D>(L<D...>) {
-    constexpr bool ok[] = {is_schemable<member_type_t<D>>()..., true};
+    constexpr bool ok[] = {is_schemable<member_type_t<D>, T, Enclosing...>()..., true};
     std::size_t i = 0;
     while (i < sizeof...(D) && ok[i]) ++i;
     return i;
   }(members_t<T>{});
 }
 
-template <fixed_string Path, class T>
+template <fixed_string Path, class T, class... Enclosing>
 constexpr bool diagnose_struct() {
   if constexpr (has_field_docs<T> && !well_formed_field_docs<T>) {
     return field_docs_malformed<T>::value;
   } else if constexpr (!std::default_initializable<T>) {
     return struct_not_default_constructible<Path, T>::value;
-  } else if constexpr (constexpr std::size_t bad = first_unknown_doc<T>(); bad != npos) {
-    constexpr std::string_view name = T::field_docs[bad].name;
+  } else if constexpr (constexpr std::size_t doc = first_unknown_doc<T>(); doc != npos) {
+    constexpr std::string_view name = T::field_docs[doc].name;
     return field_docs_names_unknown_member<T, fixed_string<name.size()>(name)>::value;
-  } else if constexpr (constexpr std::size_t bad = first_unschemable_member<T>();
-                       bad < boost::mp11::mp_size<members_t<T>>::value) {
-    using D = boost::mp11::mp_at_c<members_t<T>, bad>;
-    return diagnose_type<join_path<Path, ".", member_name<D>()>(), member_type_t<D>>();
+  } else if constexpr (constexpr std::size_t member = first_unschemable_member<T, Enclosing...>();
+                       member < boost::mp11::mp_size<members_t<T>>::value) {
+    using D = boost::mp11::mp_at_c<members_t<T>, member>;
+    return diagnose_type<join_path<Path, ".", member_name<D>()>(), member_type_t<D>, T,
+                         Enclosing...>();
   } else {
     return true;
   }
 }
 
-template <fixed_string Path, class T>
+template <fixed_string Path, class T, class... Enclosing>
 constexpr bool diagnose_type() {
-  if constexpr (is_schemable<T>())
+  if constexpr (is_schemable<T, Enclosing...>())
     return true;
   else if constexpr (customised<T>)
     return incomplete_json_schema_traits<Path, T>::value;
   else if constexpr (is_optional_v<T>)
-    return diagnose_type<Path, element_t<T>>();
+    return diagnose_type<Path, element_t<T>, Enclosing...>();
   else if constexpr (is_vector_v<T> || is_string_map_v<T>)
-    return diagnose_type<append_path<Path, "[]">(), element_t<T>>();
+    return diagnose_type<append_path<Path, "[]">(), element_t<T>, Enclosing...>();
+  else if constexpr (described_struct<T> && is_enclosing<T, Enclosing...>)
+    return recursive_args_type<Path, T>::value;
   else if constexpr (described_struct<T>)
-    return diagnose_struct<Path, T>();
+    return diagnose_struct<Path, T, Enclosing...>();
   else
     return unsupported_field_type<Path, T>::value;
 }

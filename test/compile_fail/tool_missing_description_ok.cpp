@@ -1,0 +1,16 @@
+// Twin of tool_missing_description.cpp: with a description, it compiles.
+#include <leash/toolset.hpp>
+
+struct NoteArgs {
+  std::string text;
+};
+BOOST_DESCRIBE_STRUCT(NoteArgs, (), (text))
+
+struct Note {
+  static constexpr std::string_view name = "note";
+  static constexpr std::string_view description = "Keeps a note.";
+  using args = NoteArgs;
+  std::string operator()(args const& a) const { return a.text; }
+};
+
+int main() { return leash::ToolSet<Note>::size == 1 ? 0 : 1; }
