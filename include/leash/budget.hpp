@@ -63,11 +63,15 @@ inline std::variant<std::uint64_t, BudgetStop> call_allowance(State const& s, Lo
   if (c.cost_limit_usd && usd_enabled && price) {
     double spent_usd = s.metrics.cost_usd.value_or(0.0);
     double left = *c.cost_limit_usd - spent_usd - double(estimated_input) * price->input_per_million / 1e6;
-    if (left <= 0.0)
+    auto cost_stop = [&] {
       return BudgetStop{"cost_limit (" + format_usd(*c.cost_limit_usd) +
                         ") reached — estimate; tokens authoritative"};
+    };
+    if (left <= 0.0) return cost_stop();
     if (price->output_per_million > 0.0) {
       double by_cost = std::floor(left * 1e6 / price->output_per_million);
+      // Not one output token affordable: the cost limit stops the call, not the tokens.
+      if (by_cost < 1.0) return cost_stop();
       if (by_cost < double(allowed)) allowed = static_cast<std::uint64_t>(by_cost);
     }
   }

@@ -126,7 +126,6 @@ class ContextManager {
   std::size_t summary_count_ = 0;
   std::size_t failed_seen_ = 0;
   std::size_t failed_chars_ = 0;       ///< size of the failed-approach lines
-  std::size_t facts_chars_ = 0;
   std::deque<std::string> recent_;     ///< rendered last `window_` iterations, oldest first
 };
 

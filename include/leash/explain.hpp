@@ -5,8 +5,10 @@
 
 #include <leash/context.hpp>
 #include <leash/loop_result.hpp>
+#include <leash/pricing.hpp>
 #include <leash/state.hpp>
 
+#include <cstdio>
 #include <optional>
 #include <string>
 #include <utility>

@@ -23,6 +23,10 @@ std::string sha256_hex(std::string_view data);
 /// suffixes: the first 16 hex characters of SHA-256.
 std::string digest(std::string_view data);
 
+/// The longest prefix of `text` of at most `cap` bytes that does not split a
+/// UTF-8 character.
+std::size_t utf8_prefix(std::string_view text, std::size_t cap) noexcept;
+
 /// `text` cut to `cap` characters, with a suffix naming how much was cut and
 /// the digest of the whole, so two different long outputs never look alike.
 std::string excerpt(std::string_view text, std::size_t cap = inline_cap);

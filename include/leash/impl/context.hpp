@@ -66,7 +66,7 @@ inline std::string deterministic_summary(IterationRecord const& it) {
   RenderCaps caps;
   caps.result = 600;
   std::string s = render_iteration(it, caps);
-  if (s.size() > 800) s.resize(800);
+  s.resize(utf8_prefix(s, 800));
   return s;
 }
 
@@ -111,8 +111,6 @@ inline void ContextManager::attach(State const& s) {
   failed_seen_ = s.failed_approaches.size();
   failed_chars_ = 0;
   for (auto const& f : s.failed_approaches) failed_chars_ += detail::bullet.size() + f.size();
-  facts_chars_ = 0;
-  for (auto const& f : s.pinned_facts) facts_chars_ += detail::bullet.size() + f.size();
   recent_.clear();
   auto n = s.iterations.size();
   for (auto i = n > window_ ? n - window_ : 0; i < n; ++i) recent_.push_back(render_iteration(s.iterations[i]));
@@ -144,7 +142,11 @@ inline void ContextManager::add_summary(State& s, std::uint64_t index, std::stri
 
 inline std::size_t ContextManager::system_chars(State const& s) const {
   std::size_t n = agent_instruction.size() + detail::goal_prefix.size() + s.goal.size();
-  if (!s.pinned_facts.empty()) n += detail::facts_heading.size() + facts_chars_;
+  if (!s.pinned_facts.empty()) {
+    // Few and editable by the user at any time: counted here, never cached.
+    n += detail::facts_heading.size();
+    for (auto const& f : s.pinned_facts) n += detail::bullet.size() + f.size();
+  }
   if (!s.failed_approaches.empty()) n += detail::failed_heading.size() + failed_chars_;
   return n;
 }

@@ -25,9 +25,17 @@ inline std::string sha256_hex(std::string_view data) {
 
 inline std::string digest(std::string_view data) { return sha256_hex(data).substr(0, 16); }
 
+inline std::size_t utf8_prefix(std::string_view text, std::size_t cap) noexcept {
+  if (text.size() <= cap) return text.size();
+  // Back off over continuation bytes (10xxxxxx) so a cut never splits a character.
+  std::size_t n = cap;
+  while (n > 0 && (static_cast<unsigned char>(text[n]) & 0xC0) == 0x80) --n;
+  return n;
+}
+
 inline std::string excerpt(std::string_view text, std::size_t cap) {
   if (text.size() <= cap) return std::string(text);
-  std::string out(text.substr(0, cap));
+  std::string out(text.substr(0, utf8_prefix(text, cap)));
   out += "\n...[truncated ";
   out += std::to_string(text.size() - cap);
   out += " chars, digest=";
