@@ -92,6 +92,7 @@ BOOST_AUTO_TEST_CASE(signals_reflect_the_state) {
   BOOST_TEST(signal(r, "llm_calls") == "6");
   BOOST_TEST(signal(r, "elapsed_s") == "1.23");
   BOOST_TEST(signal(r, "cost_usd_estimate") == "$1.50");
+  BOOST_TEST(leash::detail::format_cost(0.0004) == "$0.000400");  // below a cent, not "$0.00"
   BOOST_TEST(signal(r, "no_progress_streak") == "2");
   BOOST_TEST(signal(r, "plan_invalid_streak") == "0");
   BOOST_TEST(signal(r, "failed_approaches") == "1");

@@ -82,7 +82,8 @@ struct FailingTestsMetric {
       item.erase(0, item.find_first_not_of(' '));
       if (!item.empty()) names.emplace_back(item);
     }
-    m.value = -static_cast<double>(names.size());
+    // Not -double(size): GCC folds 0 - x to -x, and an empty list would read "-0".
+    m.value = names.empty() ? 0.0 : -static_cast<double>(names.size());
     m.detail["failing"] = std::move(names);
     return m;
   }

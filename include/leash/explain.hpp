@@ -30,6 +30,16 @@ struct ExplainReport {
 /// The report for a state and, when the loop ended, its result.
 ExplainReport explain(State const& s, std::optional<LoopResult> const& result = std::nullopt);
 
+namespace detail {
+/// "$1.50", but "$0.000400" below a cent, where two decimals would read "$0.00".
+inline std::string format_cost(double usd) {
+  if (usd == 0.0 || usd >= 0.01) return format_usd(usd);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "$%.6f", usd);
+  return buf;
+}
+}  // namespace detail
+
 inline std::string ExplainReport::render() const {
   std::string out = "# Why the loop stopped: " + status + "\n\n**Reason:** " + reason + "\n\n## Signals\n";
   for (auto const& [k, v] : signals) out += "- " + k + ": " + v + "\n";
@@ -66,7 +76,7 @@ inline ExplainReport explain(State const& s, std::optional<LoopResult> const& re
       {"output_tokens", std::to_string(s.metrics.output_tokens)},
       {"llm_calls", std::to_string(s.metrics.llm_calls)},
       {"elapsed_s", buf},
-      {"cost_usd_estimate", s.metrics.cost_usd ? format_usd(*s.metrics.cost_usd) : std::string("None")},
+      {"cost_usd_estimate", s.metrics.cost_usd ? detail::format_cost(*s.metrics.cost_usd) : std::string("None")},
       {"no_progress_streak", std::to_string(s.no_progress_streak)},
       {"plan_invalid_streak", std::to_string(s.plan_invalid_streak)},
       {"last_metric", last_metric},

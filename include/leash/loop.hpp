@@ -154,7 +154,7 @@ class Loop {
   State state_;
   ContextManager context_;
   Tracer tracer_;
-  std::shared_ptr<std::vector<Event>> store_events_;
+  std::vector<Event> store_events_;
   bool run_created_ = false;
   bool usd_enabled_ = true;
   std::optional<Error> config_error_;

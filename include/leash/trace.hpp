@@ -108,17 +108,22 @@ class Tracer {
   Tracer() = default;
   explicit Tracer(std::vector<std::shared_ptr<TraceSink>> sinks) : sinks_(std::move(sinks)) {}
 
-  bool enabled() const noexcept { return !sinks_.empty(); }
+  bool enabled() const noexcept { return !sinks_.empty() || store_buffer_; }
   void add(std::shared_ptr<TraceSink> sink) {
     if (sink) sinks_.push_back(std::move(sink));
   }
 
-  /// `make_fields()` -> json::object is called only when a sink exists.
+  /// Events for the run's store are moved into `buffer` after the sinks saw
+  /// them: one event object per event, however many places receive it.
+  void set_store_buffer(std::vector<Event>* buffer) noexcept { store_buffer_ = buffer; }
+
+  /// `make_fields()` -> json::object is called only when someone listens.
   template <class MakeFields>
   void emit(std::string_view kind, MakeFields&& make_fields) {
-    if (sinks_.empty()) return;
+    if (!enabled()) return;
     Event e{now(), kind, make_fields()};
     for (auto const& s : sinks_) s->write(e);
+    if (store_buffer_) store_buffer_->push_back(std::move(e));
   }
 
   static double now() noexcept {
@@ -127,6 +132,7 @@ class Tracer {
 
  private:
   std::vector<std::shared_ptr<TraceSink>> sinks_;
+  std::vector<Event>* store_buffer_ = nullptr;
 };
 
 }  // namespace leash

@@ -24,13 +24,30 @@ inline constexpr std::string_view recent_heading = "## Recent iterations\n";
 inline constexpr std::string_view observation_heading = "## Current observation\n";
 inline constexpr std::string_view observation_trailer = "\n\nDecide the next action(s).";
 
-inline std::string summary_line(std::uint64_t index, std::string_view content) {
-  std::string line = "- iter ";
-  line += std::to_string(index);
-  line += ": ";
-  line += content;
-  line += '\n';
-  return line;
+inline constexpr std::string_view summary_prefix = "- iter ";
+
+inline std::size_t decimal_digits(std::uint64_t n) noexcept {
+  std::size_t d = 1;
+  while (n >= 10) {
+    n /= 10;
+    ++d;
+  }
+  return d;
+}
+
+/// Size of "- iter <index>: <content>\n", without building it.
+inline std::size_t summary_line_size(std::uint64_t index, std::string_view content) noexcept {
+  return summary_prefix.size() + decimal_digits(index) + 2 + content.size() + 1;
+}
+
+inline void append_summary_line(std::string& out, std::uint64_t index, std::string_view content) {
+  out += summary_prefix;
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof buf, index);
+  out.append(buf, r.ptr);
+  out += ": ";
+  out += content;
+  out += '\n';
 }
 
 }  // namespace detail
@@ -104,7 +121,7 @@ inline void ContextManager::attach(State const& s) {
   summary_count_ = 0;
   for (auto const& a : s.artifacts) {
     if (a.kind != "summary" || !a.iteration) continue;
-    summary_chars_ += detail::summary_line(*a.iteration, a.content).size();
+    summary_chars_ += detail::summary_line_size(*a.iteration, a.content);
     ++summary_count_;
     summarized_upto_ = std::max(summarized_upto_, *a.iteration + 1);
   }
@@ -134,7 +151,7 @@ inline std::vector<std::uint64_t> ContextManager::missing_summaries(State const&
 
 inline void ContextManager::add_summary(State& s, std::uint64_t index, std::string content,
                                         std::optional<ArtifactStamp> producer) {
-  summary_chars_ += detail::summary_line(index, content).size();
+  summary_chars_ += detail::summary_line_size(index, content);
   ++summary_count_;
   summarized_upto_ = std::max(summarized_upto_, index + 1);
   s.artifacts.push_back(ContextArtifact{"summary", index, std::move(content), producer ? *producer : stamp_});
@@ -186,7 +203,7 @@ inline std::string ContextManager::user_message(State const& s, std::string_view
   if (summary_count_) {
     out += detail::summaries_heading;
     for (auto const& a : s.artifacts)
-      if (a.kind == "summary" && a.iteration) out += detail::summary_line(*a.iteration, a.content);
+      if (a.kind == "summary" && a.iteration) detail::append_summary_line(out, *a.iteration, a.content);
     out += '\n';
   }
   if (!recent_.empty()) {

@@ -10,10 +10,21 @@
 namespace leash {
 
 inline std::string sha256_hex(std::string_view data) {
+  // Fetched once and a context per thread: OpenSSL 3's one-shot EVP_Digest
+  // looks the algorithm up and allocates a context on every call, and this
+  // runs for every action's fingerprint.
+  static EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  struct context {
+    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+    ~context() { EVP_MD_CTX_free(ctx); }
+  };
+  thread_local context local;
   std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
   unsigned int len = 0;
-  // One-shot EVP digest: no context to manage, no deprecated low-level calls.
-  EVP_Digest(data.data(), data.size(), md.data(), &len, EVP_sha256(), nullptr);
+  if (!sha256 || !local.ctx || EVP_DigestInit_ex(local.ctx, sha256, nullptr) != 1 ||
+      EVP_DigestUpdate(local.ctx, data.data(), data.size()) != 1 ||
+      EVP_DigestFinal_ex(local.ctx, md.data(), &len) != 1)
+    EVP_Digest(data.data(), data.size(), md.data(), &len, EVP_sha256(), nullptr);
   static constexpr char hex[] = "0123456789abcdef";
   std::string out(std::size_t(len) * 2, '\0');
   for (unsigned i = 0; i < len; ++i) {

@@ -12,22 +12,6 @@ namespace leash {
 
 namespace detail {
 
-/// Buffers events for the run's store; the loop flushes the buffer once per
-/// iteration, so storing events costs one store call per iteration, not per event.
-class StoreBufferSink final : public TraceSink {
- public:
-  explicit StoreBufferSink(std::shared_ptr<std::vector<Event>> buffer) : buffer_(std::move(buffer)) {}
-  void write(Event const& e) noexcept override {
-    try {
-      buffer_->push_back(e);
-    } catch (...) {
-    }
-  }
-
- private:
-  std::shared_ptr<std::vector<Event>> buffer_;
-};
-
 /// Approval tokens are capabilities: traces carry their digest, never the token.
 inline std::string token_id(std::string_view token) { return digest(token); }
 
@@ -57,10 +41,10 @@ Loop<P, TS, PL, EL, S>::Loop(std::string goal, P planner, TS tools, PL policies,
   state_.config = options_.limits;
   state_.tool_schema_hash = TS::schema_hash();
   context_.attach(state_);
-  if (options_.trace_to_store) {
-    store_events_ = std::make_shared<std::vector<Event>>();
-    tracer_.add(std::make_shared<detail::StoreBufferSink>(store_events_));
-  }
+  // Events for the store are buffered and appended once per iteration: one
+  // store call per iteration, not per event. (Loop is not movable, so the
+  // buffer's address is stable.)
+  if (options_.trace_to_store) tracer_.set_store_buffer(&store_events_);
   if (state_.config.cost_limit_usd) {
     auto usd = check_pricing_staleness(options_.pricing, options_.pricing_staleness);
     if (usd.has_error()) {
@@ -494,10 +478,12 @@ boost::asio::awaitable<std::optional<LoopResult>> Loop<P, TS, PL, EL, S>::record
 
 template <class P, class TS, class PL, class EL, class S>
 boost::asio::awaitable<void> Loop<P, TS, PL, EL, S>::flush_events() {
-  if (!store_events_ || store_events_->empty()) co_return;
-  std::vector<Event> batch;
-  batch.swap(*store_events_);
-  auto stored = co_await store_.append_events(state_.run_id, batch);
+  if (store_events_.empty()) co_return;
+  std::size_t capacity = store_events_.capacity();
+  std::vector<Event> batch = std::move(store_events_);
+  store_events_.clear();
+  store_events_.reserve(capacity);  // the next iteration emits about as many
+  auto stored = co_await store_.append_events(state_.run_id, std::move(batch));
   if (stored.has_error()) warnings_.push_back("events not stored: " + stored.error().what());
 }
 

@@ -16,14 +16,14 @@ class MemoryStore final : public StoreInterface {
   task<void> append_iteration(State const& s) override;
   task<void> save_head(State const& s) override;
   task<State> load(std::string run_id) override;
-  task<void> append_events(std::string run_id, std::vector<Event> const& events) override;
+  task<void> append_events(std::string run_id, std::vector<Event> events) override;
   task<json::array> load_events(std::string run_id) override;
   task<std::vector<RunSummary>> list_runs() override;
 
  private:
   struct Run {
     State state;
-    json::array events;
+    std::vector<Event> events;  ///< kept as events; JSON is built only when read
     double created_at = 0.0;
     double updated_at = 0.0;
   };
@@ -87,11 +87,15 @@ inline auto MemoryStore::load(std::string run_id) -> task<State> {
   co_return it->second.state;
 }
 
-inline auto MemoryStore::append_events(std::string run_id, std::vector<Event> const& events) -> task<void> {
+inline auto MemoryStore::append_events(std::string run_id, std::vector<Event> events) -> task<void> {
   std::lock_guard lock(mutex_);
   auto it = runs_.find(run_id);
   if (it == runs_.end()) co_return missing(run_id);
-  for (auto const& e : events) it->second.events.push_back(e.to_json());
+  auto& kept = it->second.events;
+  if (kept.empty())
+    kept = std::move(events);
+  else
+    kept.insert(kept.end(), std::make_move_iterator(events.begin()), std::make_move_iterator(events.end()));
   co_return success();
 }
 
@@ -99,7 +103,10 @@ inline auto MemoryStore::load_events(std::string run_id) -> task<json::array> {
   std::lock_guard lock(mutex_);
   auto it = runs_.find(run_id);
   if (it == runs_.end()) co_return missing(run_id);
-  co_return it->second.events;
+  json::array out;
+  out.reserve(it->second.events.size());
+  for (auto const& e : it->second.events) out.push_back(e.to_json());
+  co_return out;
 }
 
 inline auto MemoryStore::list_runs() -> task<std::vector<RunSummary>> {

@@ -11,7 +11,7 @@
 //   append_iteration(State const&)           State::iterations.back() is new
 //   save_head(State const&)                  status, metrics, pending approval changed
 //   load(std::string run_id) -> State
-//   append_events(std::string run_id, std::vector<Event> const&)
+//   append_events(std::string run_id, std::vector<Event>)  (the batch is moved in)
 //   load_events(std::string run_id) -> json::array
 //   list_runs() -> std::vector<RunSummary>
 #ifndef LEASH_STORE_STORE_HPP
@@ -51,7 +51,7 @@ class StoreInterface {
   virtual task<void> append_iteration(State const& s) = 0;
   virtual task<void> save_head(State const& s) = 0;
   virtual task<State> load(std::string run_id) = 0;
-  virtual task<void> append_events(std::string run_id, std::vector<Event> const& events) = 0;
+  virtual task<void> append_events(std::string run_id, std::vector<Event> events) = 0;
   virtual task<json::array> load_events(std::string run_id) = 0;
   virtual task<std::vector<RunSummary>> list_runs() = 0;
 };
@@ -62,12 +62,12 @@ template <class T> using store_task = boost::asio::awaitable<result<T>>;
 
 /// The Store requirement (see the top of this file).
 template <class S>
-concept Store = requires(S& s, State const& st, std::string id, std::vector<Event> const& ev) {
+concept Store = requires(S& s, State const& st, std::string id, std::vector<Event> ev) {
   { s.create_run(st) } -> std::same_as<detail::store_task<void>>;
   { s.append_iteration(st) } -> std::same_as<detail::store_task<void>>;
   { s.save_head(st) } -> std::same_as<detail::store_task<void>>;
   { s.load(id) } -> std::same_as<detail::store_task<State>>;
-  { s.append_events(id, ev) } -> std::same_as<detail::store_task<void>>;
+  { s.append_events(id, std::move(ev)) } -> std::same_as<detail::store_task<void>>;
   { s.load_events(id) } -> std::same_as<detail::store_task<json::array>>;
   { s.list_runs() } -> std::same_as<detail::store_task<std::vector<RunSummary>>>;
 };
@@ -93,8 +93,8 @@ class AnyStore {
   task<void> append_iteration(State const& s) { return impl_->append_iteration(s); }
   task<void> save_head(State const& s) { return impl_->save_head(s); }
   task<State> load(std::string run_id) { return impl_->load(std::move(run_id)); }
-  task<void> append_events(std::string run_id, std::vector<Event> const& events) {
-    return impl_->append_events(std::move(run_id), events);
+  task<void> append_events(std::string run_id, std::vector<Event> events) {
+    return impl_->append_events(std::move(run_id), std::move(events));
   }
   task<json::array> load_events(std::string run_id) { return impl_->load_events(std::move(run_id)); }
   task<std::vector<RunSummary>> list_runs() { return impl_->list_runs(); }
