@@ -115,7 +115,6 @@ class ContextManager {
 
  private:
   std::size_t system_chars(State const& s) const;
-  std::size_t summary_chars() const noexcept { return summary_chars_; }
   std::size_t verbatim_chars() const;
   std::size_t user_chars(std::size_t observation) const;
 

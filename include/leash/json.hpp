@@ -35,6 +35,11 @@ std::string excerpt(std::string_view text, std::size_t cap = inline_cap);
 /// bytes, whatever order their keys were inserted in. Hashes are taken over this.
 std::string canonical_json(json::value const& v);
 
+namespace detail {
+/// Shortest round-trip text of a number: "0.2", "-3", "1800".
+std::string format_number(double v);
+}  // namespace detail
+
 /// "1,234,567": thousands separators, as limits are printed for people.
 std::string with_thousands(long long n);
 

@@ -180,11 +180,10 @@ boost::asio::awaitable<std::optional<R>> race_on_pool(ToolPool& pool, Work work,
   co_return std::nullopt;
 }
 
-/// "0.2" for 0.2 s: seconds as people write them.
-inline std::string format_seconds(double s) {
-  char buf[32];
-  auto r = std::to_chars(buf, buf + sizeof buf, s);
-  return std::string(buf, r.ptr);
+/// The outcome of a tool abandoned at its timeout.
+inline ToolOutcome timed_out(std::chrono::duration<double> timeout) {
+  return ToolOutcome{ActionStatus::aborted,
+                     "aborted: exceeded timeout of " + format_number(timeout.count()) + "s", 0.0};
 }
 
 }  // namespace detail

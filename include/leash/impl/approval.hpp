@@ -63,7 +63,7 @@ inline boost::asio::awaitable<ApprovalOutcome> CallbackApprovalRunner::decide(Ap
   auto out = co_await detail::race_on_pool<ApprovalOutcome>(worker_, std::move(work), timeout_, [] {});
   if (out) co_return std::move(*out);
   co_return ApprovalOutcome{ApprovalDecision::denied, "callback timed out after " +
-                                                          detail::format_seconds(timeout_.count()) +
+                                                          detail::format_number(timeout_.count()) +
                                                           "s (deny-on-timeout)"};
 }
 

@@ -7,12 +7,6 @@ namespace leash {
 
 namespace detail {
 
-inline std::string format_number(double v) {
-  char buf[64];
-  auto r = std::to_chars(buf, buf + sizeof buf, v);
-  return std::string(buf, r.ptr);
-}
-
 // Section headings and fixed lines, kept as constants so sizes and renderings
 // cannot disagree.
 inline constexpr std::string_view goal_prefix = "\n\nGoal: ";

@@ -4,6 +4,7 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <charconv>
 #include <array>
 #include <vector>
 
@@ -95,6 +96,12 @@ inline std::string canonical_json(json::value const& v) {
   std::string out;
   detail::canonical_into(v, out);
   return out;
+}
+
+inline std::string detail::format_number(double v) {
+  char buf[64];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  return std::string(buf, r.ptr);
 }
 
 inline std::string with_thousands(long long n) {

@@ -127,9 +127,7 @@ boost::asio::awaitable<ToolOutcome> ToolSet<Ts...>::execute_one(call_type const&
                             timer.async_wait(asio::as_tuple(asio::use_awaitable)));
     if (winner.index() == 0) co_return std::get<0>(std::move(winner));
     detail::run_cleanup(tool);
-    co_return ToolOutcome{ActionStatus::aborted,
-                          "aborted: exceeded timeout of " + detail::format_seconds(timeout.count()) + "s",
-                          0.0};
+    co_return detail::timed_out(timeout);
   } else if constexpr (tool_runs_inline<T>()) {
     detail::tool_scope in_tool;
     co_return detail::invoke_to_outcome([&]() -> decltype(auto) {
@@ -152,9 +150,7 @@ boost::asio::awaitable<ToolOutcome> ToolSet<Ts...>::execute_one(call_type const&
     auto out = co_await detail::race_on_pool<ToolOutcome>(pool, std::move(work), timeout,
                                                           [&tool] { detail::run_cleanup(tool); });
     if (out) co_return std::move(*out);
-    co_return ToolOutcome{ActionStatus::aborted,
-                          "aborted: exceeded timeout of " + detail::format_seconds(timeout.count()) + "s",
-                          0.0};
+    co_return detail::timed_out(timeout);
   }
 }
 
