@@ -300,7 +300,7 @@ BOOST_AUTO_TEST_CASE(headless_pause_awaits_approval_with_a_token) {
   BOOST_TEST(r.iterations == 1u);
   auto const& pending = loop.state().pending_approval;
   BOOST_REQUIRE(pending.has_value());
-  BOOST_TEST(pending->token == *r.approval_token);
+  BOOST_TEST(pending->token_sha256 == leash::sha256_hex(*r.approval_token));
   BOOST_TEST(pending->tool == "fix");
   BOOST_TEST(!pending->plan_text.empty());
   BOOST_REQUIRE(pending->precondition_metric.has_value());

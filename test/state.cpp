@@ -63,7 +63,7 @@ leash::State populated() {
   s.state_version = 2;
 
   leash::PendingApproval p;
-  p.token = "tok";
+  p.token_sha256 = leash::sha256_hex("tok");
   p.tool = "fix";
   p.args = bj::object{{"name", "b"}};
   p.reason = "requires approval";
@@ -142,7 +142,7 @@ void check_equal(leash::State const& a, leash::State const& b) {
   if (a.pending_approval) {
     auto const& p = *a.pending_approval;
     auto const& q = *b.pending_approval;
-    BOOST_TEST(p.token == q.token);
+    BOOST_TEST(p.token_sha256 == q.token_sha256);
     BOOST_TEST(p.tool == q.tool);
     BOOST_TEST((p.args == q.args));
     BOOST_TEST(p.reason == q.reason);

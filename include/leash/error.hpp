@@ -38,6 +38,18 @@ enum class Errc {
   run_not_found,           ///< the store has no run with that id
   store_failed,            ///< the store could not read or write
   invalid_store_spec,      ///< open_store() was given a spec it cannot parse
+  approval_required,       ///< resuming a run with a pending approval needs a decision
+  action_uncertain,        ///< an action started before a crash and its outcome is unknown
+  invalid_transport_spec,  ///< make_transport() was given a spec it cannot parse
+  llm_unreachable,         ///< cannot connect to the model server, or it stopped answering
+  llm_timeout,             ///< the model server did not answer within the time limit
+  llm_rate_limited,        ///< the provider said 429 and retries ran out
+  llm_server_error,        ///< the provider said 5xx (or 408/409) and retries ran out
+  llm_auth_failed,         ///< the provider refused the key (401/403)
+  llm_request_rejected,    ///< the provider refused the request (400/404/422, quota)
+  llm_bad_response,        ///< the response is not what the protocol promises
+  llm_response_too_large,  ///< the response passed the configured size cap
+  tls_failed,              ///< TLS handshake or certificate verification failed
 };
 
 /// The category of leash::Errc ("leash").

@@ -115,9 +115,22 @@ struct PlannedCall {
 };
 BOOST_DESCRIBE_STRUCT(PlannedCall, (), (id, tool, args))
 
+/// A decision recorded on a pending approval by someone other than the
+/// program that owns the tools (`leash approve` / `leash deny`); the owner's
+/// next resume acts on it.
+struct RecordedDecision {
+  bool approved = false;
+  std::string note;
+  double decided_at = 0.0;  ///< seconds since the epoch
+};
+BOOST_DESCRIBE_STRUCT(RecordedDecision, (), (approved, note, decided_at))
+
 /// A gated action waiting for a decision (headless approval).
+///
+/// The token itself is a capability and is never stored: only its SHA-256
+/// (hex), which resume and `leash approve` compare in constant time.
 struct PendingApproval {
-  std::string token;
+  std::string token_sha256;
   std::string tool;
   json::object args;
   std::string reason;
@@ -127,11 +140,32 @@ struct PendingApproval {
   double ttl_s = 3600.0;
   std::string plan_text;
   std::optional<MetricSnapshot> precondition_metric;  ///< measured right before the gated action
+  std::string precondition_observation;  ///< digest of the observation then (no goal metric: this decides)
   std::vector<PlannedCall> remaining_calls;           ///< calls planned after it, kept not dropped
+  std::optional<RecordedDecision> decision;           ///< set by `leash approve` / `leash deny`
 };
 BOOST_DESCRIBE_STRUCT(PendingApproval, (),
-                      (token, tool, args, reason, action_hash, state_version, created_at, ttl_s,
-                       plan_text, precondition_metric, remaining_calls))
+                      (token_sha256, tool, args, reason, action_hash, state_version, created_at, ttl_s,
+                       plan_text, precondition_metric, precondition_observation, remaining_calls,
+                       decision))
+
+/// A tool call of the iteration in flight, journaled before it runs and again
+/// when it returns, so a crash can never hide that it started. Stores keep
+/// these until the iteration is recorded; load() returns the ones left over.
+struct JournaledAction {
+  std::uint64_t iteration = 0;  ///< index of the iteration in flight
+  std::uint64_t position = 0;   ///< the call's place in that iteration's plan
+  std::string tool;
+  json::object args;            ///< validated, normalised arguments
+  std::string fingerprint;
+  std::string plan_text;        ///< the iteration's plan so far, to rebuild it on resume
+  std::uint64_t input_tokens = 0;   ///< the iteration's planner tokens so far
+  std::uint64_t output_tokens = 0;
+  std::optional<ActionRecord> result;  ///< empty: started and not known to have finished
+};
+BOOST_DESCRIBE_STRUCT(JournaledAction, (),
+                      (iteration, position, tool, args, fingerprint, plan_text, input_tokens,
+                       output_tokens, result))
 
 /// The limits and settings a run needs to resume exactly as it was configured.
 struct LoopConfig {
@@ -165,11 +199,15 @@ struct State {
   std::optional<PendingApproval> pending_approval;
   std::optional<Status> status;     ///< how the last run() ended; empty while running
   std::string reason;
+  /// Journal of the iteration in flight when the run last stopped; non-empty
+  /// only after a crash (resume turns it into a recorded iteration).
+  std::vector<JournaledAction> in_flight;
 };
 BOOST_DESCRIBE_STRUCT(State, (),
                       (schema_version, run_id, goal, config, tool_schema_hash, iterations,
                        artifacts, pinned_facts, failed_approaches, metrics, no_progress_streak,
-                       plan_invalid_streak, state_version, pending_approval, status, reason))
+                       plan_invalid_streak, state_version, pending_approval, status, reason,
+                       in_flight))
 
 }  // namespace leash
 

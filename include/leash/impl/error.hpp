@@ -31,13 +31,29 @@ class error_category_impl final : public std::error_category {
       case Errc::run_not_found: return "run not found";
       case Errc::store_failed: return "store failed";
       case Errc::invalid_store_spec: return "invalid store spec";
+      case Errc::approval_required: return "the run waits for an approval decision";
+      case Errc::action_uncertain: return "an action's outcome is unknown after a crash";
+      case Errc::invalid_transport_spec: return "invalid transport spec";
+      case Errc::llm_unreachable: return "model server unreachable";
+      case Errc::llm_timeout: return "model server timed out";
+      case Errc::llm_rate_limited: return "model provider rate limit";
+      case Errc::llm_server_error: return "model provider server error";
+      case Errc::llm_auth_failed: return "model provider refused the credentials";
+      case Errc::llm_request_rejected: return "model provider rejected the request";
+      case Errc::llm_bad_response: return "malformed response from the model provider";
+      case Errc::llm_response_too_large: return "model provider response too large";
+      case Errc::tls_failed: return "TLS handshake or certificate verification failed";
     }
     return "unknown leash error";
   }
 
   std::error_condition default_error_condition(int ev) const noexcept override {
     switch (static_cast<Errc>(ev)) {
-      case Errc::tool_timeout: return std::errc::timed_out;
+      case Errc::tool_timeout:
+      case Errc::llm_timeout: return std::errc::timed_out;
+      case Errc::llm_unreachable: return std::errc::connection_refused;
+      case Errc::llm_auth_failed: return std::errc::permission_denied;
+      case Errc::invalid_transport_spec:
       case Errc::invalid_arguments:
       case Errc::invalid_config:
       case Errc::invalid_store_spec: return std::errc::invalid_argument;

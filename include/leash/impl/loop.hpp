@@ -273,7 +273,7 @@ boost::asio::awaitable<LoopResult> Loop<P, TS, PL, EL, S>::main_loop() {
         }
         if (outcome.decision == ApprovalDecision::pending) {
           PendingApproval pending;
-          pending.token = request.token();
+          pending.token_sha256 = sha256_hex(request.token());
           pending.tool = request.tool();
           pending.args = request.args();
           pending.reason = request.reason();
@@ -296,7 +296,7 @@ boost::asio::awaitable<LoopResult> Loop<P, TS, PL, EL, S>::main_loop() {
           for (std::size_t j = i + 1; j < calls.size(); ++j)
             pending.remaining_calls.push_back(
                 PlannedCall{{}, std::string(calls[j].name), calls[j].normalized});
-          std::string token = pending.token;
+          std::string token = request.token();
           std::string tool(call.name);
           if (!it.actions.empty() || !it.plan_text.empty())
             if (auto failed = co_await record(std::move(it))) co_return std::move(*failed);
@@ -493,7 +493,7 @@ boost::asio::awaitable<LoopResult> Loop<P, TS, PL, EL, S>::finish(Status status,
   sync_elapsed();
   if (status != Status::awaiting_approval && state_.pending_approval) {
     tracer_.emit(event::approval_cancelled, [&] {
-      return json::object{{"token_id", detail::token_id(state_.pending_approval->token)},
+      return json::object{{"token_id", state_.pending_approval->token_sha256.substr(0, 16)},
                           {"reason", "loop ended: " + reason}};
     });
     state_.pending_approval.reset();

@@ -5,6 +5,7 @@
 
 #include <leash/store/store.hpp>
 
+#include <algorithm>
 #include <map>
 #include <mutex>
 
@@ -15,6 +16,7 @@ class MemoryStore final : public StoreInterface {
   task<void> create_run(State const& s) override;
   task<void> append_iteration(State const& s) override;
   task<void> save_head(State const& s) override;
+  task<void> journal(std::string run_id, std::vector<JournaledAction> entries) override;
   task<State> load(std::string run_id) override;
   task<void> append_events(std::string run_id, std::vector<Event> events) override;
   task<json::array> load_events(std::string run_id) override;
@@ -24,6 +26,7 @@ class MemoryStore final : public StoreInterface {
   struct Run {
     State state;
     std::vector<Event> events;  ///< kept as events; JSON is built only when read
+    std::vector<JournaledAction> journal;  ///< the iteration in flight
     double created_at = 0.0;
     double updated_at = 0.0;
   };
@@ -72,7 +75,25 @@ inline auto MemoryStore::append_iteration(State const& s) -> task<void> {
   auto it = runs_.find(s.run_id);
   if (it == runs_.end()) co_return missing(s.run_id);
   merge(it->second.state, s);
+  std::erase_if(it->second.journal, [&](JournaledAction const& j) { return j.iteration < s.iterations.size(); });
   it->second.updated_at = Tracer::now();
+  co_return success();
+}
+
+inline auto MemoryStore::journal(std::string run_id, std::vector<JournaledAction> entries) -> task<void> {
+  std::lock_guard lock(mutex_);
+  auto it = runs_.find(run_id);
+  if (it == runs_.end()) co_return missing(run_id);
+  auto& kept = it->second.journal;
+  for (auto& e : entries) {
+    auto same = std::find_if(kept.begin(), kept.end(), [&](JournaledAction const& k) {
+      return k.iteration == e.iteration && k.position == e.position;
+    });
+    if (same != kept.end())
+      *same = std::move(e);
+    else
+      kept.push_back(std::move(e));
+  }
   co_return success();
 }
 
@@ -84,7 +105,11 @@ inline auto MemoryStore::load(std::string run_id) -> task<State> {
   std::lock_guard lock(mutex_);
   auto it = runs_.find(run_id);
   if (it == runs_.end()) co_return missing(run_id);
-  co_return it->second.state;
+  State out = it->second.state;
+  out.in_flight = it->second.journal;
+  std::sort(out.in_flight.begin(), out.in_flight.end(),
+            [](JournaledAction const& a, JournaledAction const& b) { return a.position < b.position; });
+  co_return out;
 }
 
 inline auto MemoryStore::append_events(std::string run_id, std::vector<Event> events) -> task<void> {
@@ -116,6 +141,8 @@ inline auto MemoryStore::list_runs() -> task<std::vector<RunSummary>> {
   for (auto const& [id, run] : runs_)
     out.push_back(RunSummary{id, run.state.goal, run.state.status, run.state.reason,
                              run.state.iterations.size(), run.created_at, run.updated_at});
+  std::stable_sort(out.begin(), out.end(),
+                   [](RunSummary const& a, RunSummary const& b) { return a.created_at > b.created_at; });
   co_return out;
 }
 

@@ -4,16 +4,30 @@
 // Stores are append-only where it matters: the loop hands over the whole
 // State, and the store writes only what is new since it last saw the run (the
 // last iteration, new summaries, new failed approaches) plus the small head
-// (metrics, streaks, status, pending approval). Per-iteration cost stays flat.
+// (config, metrics, streaks, status, pending approval). Per-iteration cost
+// stays flat.
 //
 // A model of Store has these members, each returning asio::awaitable<result<…>>:
 //   create_run(State const&)                 a new run; its id is State::run_id
-//   append_iteration(State const&)           State::iterations.back() is new
-//   save_head(State const&)                  status, metrics, pending approval changed
-//   load(std::string run_id) -> State
+//   append_iteration(State const&)           iterations, summaries and failed
+//                                            approaches past the stored counts are
+//                                            appended, the head replaced, and journal
+//                                            entries of recorded iterations dropped,
+//                                            all at once (a crash leaves all or none)
+//   save_head(State const&)                  the same contract; called when mostly
+//                                            the head changed (status, approval)
+//   journal(std::string run_id, std::vector<JournaledAction>)
+//                                            upserts entries keyed by (iteration,
+//                                            position), durably, before the loop goes on
+//   load(std::string run_id) -> State        with in_flight = journal entries of
+//                                            iterations not yet recorded, in order
 //   append_events(std::string run_id, std::vector<Event>)  (the batch is moved in)
-//   load_events(std::string run_id) -> json::array
-//   list_runs() -> std::vector<RunSummary>
+//   load_events(std::string run_id) -> json::array          each Event::to_json()
+//   list_runs() -> std::vector<RunSummary>   newest first
+//
+// A store that finds its data corrupt, truncated or tampered returns
+// Errc::state_corrupt; data written by a newer leash, Errc::state_version_unsupported;
+// both name the file and the reason. Missing runs are Errc::run_not_found.
 #ifndef LEASH_STORE_STORE_HPP
 #define LEASH_STORE_STORE_HPP
 
@@ -50,6 +64,7 @@ class StoreInterface {
   virtual task<void> create_run(State const& s) = 0;
   virtual task<void> append_iteration(State const& s) = 0;
   virtual task<void> save_head(State const& s) = 0;
+  virtual task<void> journal(std::string run_id, std::vector<JournaledAction> entries) = 0;
   virtual task<State> load(std::string run_id) = 0;
   virtual task<void> append_events(std::string run_id, std::vector<Event> events) = 0;
   virtual task<json::array> load_events(std::string run_id) = 0;
@@ -66,6 +81,7 @@ concept Store = requires(S& s, State const& st, std::string id, std::vector<Even
   { s.create_run(st) } -> std::same_as<detail::store_task<void>>;
   { s.append_iteration(st) } -> std::same_as<detail::store_task<void>>;
   { s.save_head(st) } -> std::same_as<detail::store_task<void>>;
+  { s.journal(id, std::vector<JournaledAction>{}) } -> std::same_as<detail::store_task<void>>;
   { s.load(id) } -> std::same_as<detail::store_task<State>>;
   { s.append_events(id, std::move(ev)) } -> std::same_as<detail::store_task<void>>;
   { s.load_events(id) } -> std::same_as<detail::store_task<json::array>>;
@@ -75,7 +91,7 @@ concept Store = requires(S& s, State const& st, std::string id, std::vector<Even
 template <class S>
 consteval bool check_store() {
   static_assert(Store<S>,
-                "leash::Store: the store type needs create_run, append_iteration, save_head, load, "
+                "leash::Store: the store type needs create_run, append_iteration, save_head, journal, load, "
                 "append_events, load_events and list_runs returning asio::awaitable<leash::result<...>> "
                 "(see leash/store/store.hpp), or use leash::AnyStore");
   return true;
@@ -92,6 +108,9 @@ class AnyStore {
   task<void> create_run(State const& s) { return impl_->create_run(s); }
   task<void> append_iteration(State const& s) { return impl_->append_iteration(s); }
   task<void> save_head(State const& s) { return impl_->save_head(s); }
+  task<void> journal(std::string run_id, std::vector<JournaledAction> entries) {
+    return impl_->journal(std::move(run_id), std::move(entries));
+  }
   task<State> load(std::string run_id) { return impl_->load(std::move(run_id)); }
   task<void> append_events(std::string run_id, std::vector<Event> events) {
     return impl_->append_events(std::move(run_id), std::move(events));
