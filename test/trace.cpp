@@ -144,15 +144,15 @@ BOOST_AUTO_TEST_CASE(jsonl_open_failure_names_the_path) {
   BOOST_TEST((r.error().code == std::errc::no_such_file_or_directory));
 }
 
-BOOST_AUTO_TEST_CASE(all_has_the_14_reference_kinds) {
+BOOST_AUTO_TEST_CASE(all_has_the_14_reference_kinds_and_action_uncertain) {
   std::vector<std::string> expected = {
       "loop.start",         "policy.stop",          "iteration.start",    "llm.call",
-      "plan.invalid",       "budget.preempt",       "action.executed",    "approval.requested",
+      "plan.invalid",       "budget.preempt",       "action.executed",    "action.uncertain", "approval.requested",
       "approval.decision",  "approval.expired",     "approval.invalidated", "approval.cancelled",
       "iteration.end",      "loop.end"};
   std::vector<std::string> all(std::begin(leash::event::all), std::end(leash::event::all));
   BOOST_TEST(all == expected, boost::test_tools::per_element());
-  BOOST_TEST(std::set<std::string>(all.begin(), all.end()).size() == 14u);
+  BOOST_TEST(std::set<std::string>(all.begin(), all.end()).size() == 15u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -93,6 +93,11 @@ inline ExplainReport explain(State const& s, std::optional<LoopResult> const& re
     }
     if (it.repetition) line += " (repetition flagged)";
     r.decision_chain.push_back(std::move(line));
+    for (auto const& a : it.actions)
+      if (a.status == ActionStatus::uncertain)
+        r.warnings.push_back("iteration " + std::to_string(it.index) + ": '" + a.tool + "' " + a.args_excerpt +
+                             " was running when the process stopped; its outcome is unknown — check its "
+                             "effect before relying on it");
   }
   if (result) r.decision_chain.push_back("exit: " + r.status + " — " + r.reason);
   return r;

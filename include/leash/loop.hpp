@@ -71,6 +71,38 @@ struct LoopOptions {
   std::ostream* console = nullptr;
 };
 
+/// A decision on a pending approval, handed to resume(): the token from
+/// LoopResult::approval_token and whether the action may run.
+struct ApprovalAnswer {
+  std::string token;
+  bool approved = true;
+};
+
+/// New values for a stored run's limits (each one optional). A resumed run
+/// keeps every limit it was started with unless it is named here.
+struct LimitsExtension {
+  std::optional<std::uint64_t> max_iterations;
+  std::optional<std::uint64_t> token_limit;
+  std::optional<double> wall_clock_s;
+  std::optional<double> cost_limit_usd;
+  std::optional<std::uint64_t> verbatim_window;
+  std::optional<std::uint64_t> max_tokens_per_call;
+  std::optional<double> approval_ttl_s;
+};
+
+/// How to continue a stored run.
+struct ResumeOptions {
+  /// The answer to a pending approval. Without one, a decision recorded in the
+  /// store (`leash approve` / `leash deny`) is used; with neither, resuming a
+  /// run that waits for approval is Errc::approval_required.
+  std::optional<ApprovalAnswer> approval;
+  LimitsExtension extend;
+  /// Continue although the tools' schemas differ from the stored run's.
+  bool allow_schema_change = false;
+  /// Continue although stored summaries came from another summariser.
+  bool allow_artifact_drift = false;
+};
+
 template <class Planner_, class ToolSet_, class PolicyList_ = DefaultPolicies,
           class ExitList_ = ExitList<>, class Store_ = AnyStore>
 class Loop {
@@ -98,6 +130,22 @@ class Loop {
 
   /// The same, on the caller's executor: many loops can share one io_context.
   boost::asio::awaitable<result<LoopResult>> async_run();
+
+  /// Continues run `run_id` of this loop's store: after a crash, a budget
+  /// stop, or a pause for approval. The stored goal and limits apply (the
+  /// constructor's are ignored), raised or changed by `options.extend`.
+  ///
+  /// In order: the schema and summary-drift checks; an action that a crash
+  /// left without a result is recorded `uncertain` (or re-run, if its tool is
+  /// idempotent); then a pending approval is settled — expired (PENDING_EXPIRED),
+  /// no decision (Errc::approval_required), wrong token
+  /// (Errc::approval_token_mismatch), tampered action
+  /// (Errc::approval_action_mismatch), denied (APPROVAL_DENIED), situation
+  /// changed since the request (AWAITING_APPROVAL with a new token), a ceiling
+  /// reached (BUDGET_EXHAUSTED, the approval kept), else the action runs with
+  /// the calls planned after it — and the loop goes on.
+  result<LoopResult> resume(std::string run_id, ResumeOptions options = {});
+  boost::asio::awaitable<result<LoopResult>> async_resume(std::string run_id, ResumeOptions options = {});
 
   /// Why the loop stopped (or "RUNNING" before it did).
   ExplainReport explain() const;
@@ -129,6 +177,22 @@ class Loop {
   using PlanOutcome = std::variant<Planned, PlanInvalid, BudgetStop, PlanError>;
 
   boost::asio::awaitable<LoopResult> main_loop();
+  /// Runs `calls[first…]` of iteration `it` (ceilings, gate, approval,
+  /// journaled execution). A LoopResult when the loop ended on the way.
+  boost::asio::awaitable<std::optional<LoopResult>> run_calls(IterationRecord& it, std::vector<call_type>& calls,
+                                                              std::size_t first);
+  /// Journals the call's start (and the previous call's result), runs it,
+  /// appends its record to `it`. A LoopResult if the journal cannot be written.
+  boost::asio::awaitable<std::optional<LoopResult>> execute_journaled(IterationRecord& it, call_type const& call);
+  /// Turns a crash's journal into a recorded iteration with `uncertain` actions.
+  boost::asio::awaitable<std::optional<LoopResult>> recover_in_flight(std::vector<JournaledAction> entries);
+  /// Settles a pending approval on resume; empty: go on into the main loop.
+  boost::asio::awaitable<result<std::optional<LoopResult>>> settle_pending(ResumeOptions const& options);
+  boost::asio::awaitable<std::optional<LoopResult>> stop_with(Status status, std::string reason,
+                                                              std::optional<std::string> token = std::nullopt);
+  void start_session();
+  result<LoopResult> block_on(std::function<boost::asio::awaitable<result<LoopResult>>()> start);
+  static JournaledAction journal_entry(IterationRecord const& it, call_type const& call);
   boost::asio::awaitable<PlanOutcome> plan_step(std::string const& observation, IterationRecord& it);
   boost::asio::awaitable<std::optional<LoopResult>> record(IterationRecord it);
   boost::asio::awaitable<LoopResult> finish(Status status, std::string reason,
@@ -157,6 +221,9 @@ class Loop {
   std::vector<Event> store_events_;
   bool run_created_ = false;
   bool usd_enabled_ = true;
+  bool keep_pending_on_finish_ = false;
+  /// The last call journaled in this iteration; its result rides with the next start.
+  std::optional<JournaledAction> last_journaled_;
   std::optional<Error> config_error_;
   std::vector<std::string> warnings_;
   std::optional<LoopResult> last_;

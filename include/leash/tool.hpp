@@ -14,6 +14,9 @@
 //   static constexpr auto timeout = std::chrono::seconds(60);  // default 60 s
 //   static constexpr bool non_blocking = true;  // sync tool that never blocks: runs inline,
 //                                               // on the loop's thread, with no timeout
+//   static constexpr bool idempotent = true;    // running it twice does no harm: after a
+//                                               // crash mid-call, resume re-runs it instead
+//                                               // of recording it `uncertain`
 //   void cleanup();                              // called (from the loop's thread) on timeout
 //   json::value fingerprint(args const&) const;  // what repetition detection compares
 //
@@ -88,6 +91,9 @@ template <class T> concept has_timeout = requires {
 template <class T> concept declares_non_blocking = requires {
   { T::non_blocking } -> std::convertible_to<bool>;
 };
+template <class T> concept declares_idempotent = requires {
+  { T::idempotent } -> std::convertible_to<bool>;
+};
 template <class T> concept has_cleanup = requires(T& t) { t.cleanup(); };
 template <class T> concept has_fingerprint = requires(T const& t, typename T::args const& a) {
   { t.fingerprint(a) } -> std::convertible_to<json::value>;
@@ -145,6 +151,15 @@ template <class T>
 constexpr bool tool_runs_inline() noexcept {
   if constexpr (detail::declares_non_blocking<T>)
     return static_cast<bool>(T::non_blocking);
+  else
+    return false;
+}
+
+/// Whether `T` may be re-run after a crash left its outcome unknown.
+template <class T>
+constexpr bool tool_is_idempotent() noexcept {
+  if constexpr (detail::declares_idempotent<T>)
+    return static_cast<bool>(T::idempotent);
   else
     return false;
 }

@@ -77,6 +77,13 @@ class ToolSet {
   /// Index of the tool called `name`; nullopt if none.
   static constexpr std::optional<std::size_t> find(std::string_view name) noexcept;
 
+  /// Whether the tool called `name` declares itself idempotent (false if none).
+  static constexpr bool is_idempotent(std::string_view name) noexcept {
+    constexpr std::array<bool, sizeof...(Ts)> flags = {tool_is_idempotent<Ts>()...};
+    auto index = find(name);
+    return index && flags[*index];
+  }
+
   /// `[{"name","description","input_schema"}, …]` in declaration order, built once.
   static json::array const& schemas();
 

@@ -29,6 +29,8 @@ inline constexpr std::string_view llm_call = "llm.call";
 inline constexpr std::string_view plan_invalid = "plan.invalid";
 inline constexpr std::string_view budget_preempt = "budget.preempt";
 inline constexpr std::string_view action_executed = "action.executed";
+/// Not in the reference: a call a crash left without a result, found on resume.
+inline constexpr std::string_view action_uncertain = "action.uncertain";
 inline constexpr std::string_view approval_requested = "approval.requested";
 inline constexpr std::string_view approval_decision = "approval.decision";
 inline constexpr std::string_view approval_expired = "approval.expired";
@@ -38,7 +40,7 @@ inline constexpr std::string_view iteration_end = "iteration.end";
 inline constexpr std::string_view loop_end = "loop.end";
 inline constexpr std::string_view all[] = {
     loop_start,       policy_stop,        iteration_start,   llm_call,
-    plan_invalid,     budget_preempt,     action_executed,   approval_requested,
+    plan_invalid,     budget_preempt,     action_executed,   action_uncertain,  approval_requested,
     approval_decision, approval_expired,  approval_invalidated, approval_cancelled,
     iteration_end,    loop_end};
 }  // namespace event

@@ -4,9 +4,12 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include <openssl/crypto.h>
+
 #include <cmath>
 #include <exception>
 #include <iostream>
+#include <utility>
 
 namespace leash {
 
@@ -62,19 +65,32 @@ Loop<P, TS, PL, EL, S>::Loop(std::string goal, P planner, TS tools, PL policies,
 }
 
 template <class P, class TS, class PL, class EL, class S>
-result<LoopResult> Loop<P, TS, PL, EL, S>::run() {
+result<LoopResult> Loop<P, TS, PL, EL, S>::block_on(
+    std::function<boost::asio::awaitable<result<LoopResult>>()> start) {
   if (detail::tool_depth > 0)
     return Error{Errc::nested_loop, "nested loop: a loop cannot run from inside one of its tools"};
   boost::asio::io_context io;
   std::optional<result<LoopResult>> out;
   boost::asio::co_spawn(
-      io, [&]() -> boost::asio::awaitable<void> { out.emplace(co_await async_run()); },
+      io, [&]() -> boost::asio::awaitable<void> { out.emplace(co_await start()); },
       [&](std::exception_ptr e) {
         if (e && !out) out.emplace(Error{Errc::invalid_config, "loop coroutine failed unexpectedly"});
       });
   io.run();
   if (!out) return Error{Errc::invalid_config, "loop did not complete"};
   return std::move(*out);
+}
+
+template <class P, class TS, class PL, class EL, class S>
+result<LoopResult> Loop<P, TS, PL, EL, S>::run() {
+  return block_on([this] { return async_run(); });
+}
+
+template <class P, class TS, class PL, class EL, class S>
+result<LoopResult> Loop<P, TS, PL, EL, S>::resume(std::string run_id, ResumeOptions options) {
+  return block_on([this, id = std::move(run_id), opts = std::move(options)]() mutable {
+    return async_resume(std::move(id), std::move(opts));
+  });
 }
 
 template <class P, class TS, class PL, class EL, class S>
@@ -92,12 +108,8 @@ boost::asio::awaitable<result<LoopResult>> Loop<P, TS, PL, EL, S>::async_run() {
       co_return Error{Errc::store_failed, "cannot create run '" + state_.run_id + "': " + created.error().what()};
     run_created_ = true;
   }
-  session_start_ = std::chrono::steady_clock::now();
-  elapsed_base_ = state_.metrics.elapsed_s;
-  state_.status.reset();
-  state_.reason.clear();
+  start_session();
   announce();
-
   std::string failure;
   try {
     co_return co_await main_loop();
@@ -107,6 +119,249 @@ boost::asio::awaitable<result<LoopResult>> Loop<P, TS, PL, EL, S>::async_run() {
   // Only a bug in leash or a throwing user callback gets here; the run still
   // ends as a status, with its state saved.
   co_return co_await finish(Status::error, "unexpected exception: " + failure);
+}
+
+template <class P, class TS, class PL, class EL, class S>
+void Loop<P, TS, PL, EL, S>::start_session() {
+  session_start_ = std::chrono::steady_clock::now();
+  elapsed_base_ = state_.metrics.elapsed_s;
+  state_.status.reset();
+  state_.reason.clear();
+}
+
+template <class P, class TS, class PL, class EL, class S>
+boost::asio::awaitable<result<LoopResult>> Loop<P, TS, PL, EL, S>::async_resume(std::string run_id,
+                                                                               ResumeOptions options) {
+  if (detail::tool_depth > 0)
+    co_return Error{Errc::nested_loop, "nested loop: a loop cannot run from inside one of its tools"};
+  auto loaded = co_await store_.load(run_id);
+  if (loaded.has_error()) co_return loaded.error();
+  State stored = std::move(loaded).value();
+
+  if (stored.tool_schema_hash != TS::schema_hash() && !options.allow_schema_change)
+    co_return Error{Errc::schema_changed,
+                    "the tools of run '" + run_id + "' had schema " + stored.tool_schema_hash + ", these have " +
+                        TS::schema_hash() + " (a name, description or argument changed); pass "
+                        "ResumeOptions::allow_schema_change to resume anyway"};
+  auto& c = stored.config;
+  auto const& x = options.extend;
+  if (x.max_iterations) c.max_iterations = *x.max_iterations;
+  if (x.token_limit) c.token_limit = *x.token_limit;
+  if (x.wall_clock_s) c.wall_clock_s = *x.wall_clock_s;
+  if (x.cost_limit_usd) c.cost_limit_usd = *x.cost_limit_usd;
+  if (x.verbatim_window) c.verbatim_window = *x.verbatim_window;
+  if (x.max_tokens_per_call) c.max_tokens_per_call = *x.max_tokens_per_call;
+  if (x.approval_ttl_s) c.approval_ttl_s = *x.approval_ttl_s;
+
+  ContextManager context(c.verbatim_window,
+                         options_.summarizer ? std::string(options_.summarizer.model_id()) : std::string());
+  if (!options.allow_artifact_drift) {
+    auto drift = context.check_artifact_drift(stored);
+    if (!drift.empty()) {
+      std::string list;
+      for (auto const& d : drift) (list += "\n  ") += d;
+      co_return Error{Errc::artifact_drift, "run '" + run_id + "' has summaries from another summariser:" + list +
+                                                "\npass ResumeOptions::allow_artifact_drift to resume anyway"};
+    }
+  }
+  // The limits may now include a USD limit the constructor never saw.
+  usd_enabled_ = true;
+  if (c.cost_limit_usd) {
+    auto usd = check_pricing_staleness(options_.pricing, options_.pricing_staleness);
+    if (usd.has_error()) co_return usd.error();
+    usd_enabled_ = usd.value();
+  }
+
+  std::vector<JournaledAction> in_flight = std::move(stored.in_flight);
+  stored.in_flight.clear();
+  state_ = std::move(stored);
+  context_ = std::move(context);
+  context_.attach(state_);
+  run_created_ = true;
+  last_journaled_.reset();
+  start_session();
+
+  std::string failure;
+  try {
+    if (!in_flight.empty())
+      if (auto ended = co_await recover_in_flight(std::move(in_flight))) co_return std::move(*ended);
+    if (state_.pending_approval) {
+      auto settled = co_await settle_pending(options);
+      if (settled.has_error()) co_return settled.error();
+      if (settled.value()) co_return std::move(*settled.value());
+    }
+    // As the reference does: loop.start comes after an approved action's iteration.
+    announce();
+    co_return co_await main_loop();
+  } catch (...) {
+    failure = detail::describe_current_exception();
+  }
+  co_return co_await finish(Status::error, "unexpected exception: " + failure);
+}
+
+template <class P, class TS, class PL, class EL, class S>
+boost::asio::awaitable<std::optional<LoopResult>> Loop<P, TS, PL, EL, S>::recover_in_flight(
+    std::vector<JournaledAction> entries) {
+  IterationRecord it;
+  it.index = state_.iterations.size();
+  it.observation = "(recovered: the process stopped during this iteration)";
+  for (auto const& e : entries) {
+    if (e.iteration != it.index) continue;  // a leftover of a recorded iteration: already counted
+    it.plan_text = e.plan_text;
+    it.input_tokens = e.input_tokens;
+    it.output_tokens = e.output_tokens;
+  }
+  // The iteration's planner tokens were spent but never reached the head.
+  state_.metrics.input_tokens += it.input_tokens;
+  state_.metrics.output_tokens += it.output_tokens;
+  if (it.input_tokens + it.output_tokens > 0) state_.metrics.llm_calls += 1;
+
+  for (auto& e : entries) {
+    if (e.iteration != it.index) continue;
+    if (e.result) {
+      it.actions.push_back(std::move(*e.result));
+      continue;
+    }
+    if (TS::is_idempotent(e.tool)) {
+      auto call = tools_.validate(e.tool, json::value(e.args));
+      if (call.has_value()) {
+        if (auto ended = co_await execute_journaled(it, call.value())) co_return ended;
+        continue;
+      }
+    }
+    it.actions.push_back(ActionRecord{e.tool, excerpt(json::serialize(e.args), args_excerpt_cap),
+                                      ActionStatus::uncertain,
+                                      "started before the process stopped; its outcome is unknown and it "
+                                      "was not re-run (the tool is not declared idempotent)",
+                                      0.0, e.fingerprint});
+    tracer_.emit(event::action_uncertain, [&] {
+      return json::object{{"tool", e.tool}, {"iteration", e.iteration}, {"position", e.position}};
+    });
+  }
+  co_return co_await record(std::move(it));
+}
+
+template <class P, class TS, class PL, class EL, class S>
+auto Loop<P, TS, PL, EL, S>::settle_pending(ResumeOptions const& options)
+    -> boost::asio::awaitable<result<std::optional<LoopResult>>> {
+  PendingApproval& p = *state_.pending_approval;
+  std::string const id = p.token_sha256.substr(0, 16);
+  double const now = Tracer::now();
+
+  // Expiry first, as the reference does: an expired request needs no token.
+  if (now - p.created_at > p.ttl_s) {
+    double age = now - p.created_at;
+    tracer_.emit(event::approval_expired, [&] {
+      return json::object{{"token_id", id}, {"age_s", detail::round3(age)}};
+    });
+    state_.pending_approval.reset();
+    co_return co_await stop_with(Status::pending_expired, "approval token " + id + " expired after " +
+                                                           detail::format_number(std::floor(age)) + "s");
+  }
+
+  bool approved = false;
+  std::string note;
+  if (options.approval) {
+    std::string given = sha256_hex(options.approval->token);
+    if (given.size() != p.token_sha256.size() ||
+        CRYPTO_memcmp(given.data(), p.token_sha256.data(), given.size()) != 0)
+      co_return Error{Errc::approval_token_mismatch,
+                      "the approval token does not match the pending request of run '" + state_.run_id + "'"};
+    approved = options.approval->approved;
+    note = approved ? "approved via resume token" : "denied via resume token";
+  } else if (p.decision) {
+    approved = p.decision->approved;
+    note = !p.decision->note.empty() ? p.decision->note
+                                     : (approved ? "approved via leash approve" : "denied via leash deny");
+  } else {
+    co_return Error{Errc::approval_required,
+                    "run '" + state_.run_id + "' waits for approval of '" + p.tool +
+                        "'; pass ResumeOptions::approval {token, approved} or record a decision with "
+                        "`leash approve`"};
+  }
+  if (p.state_version > state_.state_version || action_hash(p.tool, p.args, p.state_version) != p.action_hash)
+    co_return Error{Errc::approval_action_mismatch,
+                    "the pending action of run '" + state_.run_id + "' ('" + p.tool +
+                        "') does not match its action hash; the stored run was changed after the request"};
+  tracer_.emit(event::approval_decision, [&] {
+    return json::object{{"token_id", id},
+                        {"decision", to_string(approved ? ApprovalDecision::approved : ApprovalDecision::denied)},
+                        {"note", note}};
+  });
+  if (!approved) {
+    state_.pending_approval.reset();
+    co_return co_await stop_with(Status::approval_denied, note);
+  }
+  auto call = tools_.validate(p.tool, json::value(p.args));
+  if (call.has_error())
+    co_return Error{Errc::approval_action_mismatch,
+                    "the approved action no longer validates against the tools: " + call.error().what()};
+
+  // The precondition: the situation now against the one the approver saw.
+  auto observed = observe();
+  if (observed.has_error()) co_return co_await stop_with(Status::error, observed.error().what());
+  auto measured = measure(observed.value());
+  if (measured.has_error()) co_return co_await stop_with(Status::error, measured.error().what());
+  std::optional<MetricSnapshot> metric = std::move(measured).value();
+  std::string observation_digest = digest(observed.value());
+  std::string changed;
+  if (p.precondition_metric && metric && !(*p.precondition_metric == *metric))
+    changed = "goal metric differs";
+  else if (!options_.goal_metric && options_.observe && !p.precondition_observation.empty() &&
+           observation_digest != p.precondition_observation)
+    changed = "observation differs";
+  if (!changed.empty()) {
+    std::string token = new_approval_token();
+    tracer_.emit(event::approval_invalidated, [&] {
+      return json::object{{"old_token_id", id},
+                          {"new_token_id", detail::token_id(token)},
+                          {"reason", "precondition changed since approval was requested"}};
+    });
+    p.token_sha256 = sha256_hex(token);
+    p.created_at = now;
+    p.precondition_metric = metric;
+    p.precondition_observation = observation_digest;
+    p.decision.reset();
+    co_return co_await stop_with(Status::awaiting_approval,
+                              "the situation changed since this approval was requested (" + changed +
+                                  "); approval re-requested with a new token",
+                              token);
+  }
+  if (auto hit = ceiling()) {
+    // The approval stays: resume with a raised limit and the same decision.
+    keep_pending_on_finish_ = true;
+    co_return co_await stop_with(Status::budget_exhausted, hit->reason);
+  }
+
+  // Cleared durably before the action runs: a crash during it leaves an
+  // uncertain action, never an approval that could run it a second time.
+  PendingApproval granted = std::move(p);
+  state_.pending_approval.reset();
+  auto saved = co_await store_.save_head(state_);
+  if (saved.has_error())
+    co_return co_await stop_with(Status::error, "could not record the approval: " + saved.error().what());
+
+  IterationRecord it;
+  it.index = state_.iterations.size();
+  it.observation = std::move(observed).value();
+  last_observation_ = it.observation;
+  it.metric = std::move(metric);
+  it.plan_text = granted.plan_text.empty() ? "approved action " + granted.tool : granted.plan_text;
+  if (auto ended = co_await execute_journaled(it, call.value())) co_return ended;
+
+  std::vector<call_type> rest;
+  for (auto const& planned : granted.remaining_calls) {
+    auto next = tools_.validate(planned.tool, json::value(planned.args));
+    if (next.has_value())
+      rest.push_back(std::move(next).value());
+    else
+      it.actions.push_back(ActionRecord{planned.tool, excerpt(json::serialize(planned.args), args_excerpt_cap),
+                                        ActionStatus::error, "not run: " + next.error().what(), 0.0, {}});
+  }
+  if (auto ended = co_await run_calls(it, rest, 0)) co_return ended;
+  if (auto failed = co_await record(std::move(it))) co_return failed;
+  if (auto hit = exits_.evaluate(state_)) co_return co_await stop_with(hit->status, hit->reason);
+  co_return std::optional<LoopResult>();
 }
 
 template <class P, class TS, class PL, class EL, class S>
@@ -229,101 +484,147 @@ boost::asio::awaitable<LoopResult> Loop<P, TS, PL, EL, S>::main_loop() {
 
     auto& [plan, calls] = std::get<Planned>(planned);
     it.plan_text = plan.text;
-    for (std::size_t i = 0; i < calls.size(); ++i) {
-      auto& call = calls[i];
-      if (auto hit = ceiling()) {
-        tracer_.emit(event::budget_preempt, [&] { return json::object{{"dropped_action", call.name}}; });
-        if (auto failed = co_await record(std::move(it))) co_return std::move(*failed);
-        co_return co_await finish(Status::budget_exhausted, hit->reason);
-      }
-
-      if (auto gate = policies_.before_action(state_, ActionView{call.name, call.normalized})) {
-        auto& [policy, decision] = *gate;
-        if (decision.kind == DecisionKind::stop) {
-          tracer_.emit(event::policy_stop, [&] {
-            return json::object{{"policy", policy}, {"reason", decision.reason}, {"tool", call.name}};
-          });
-          if (auto failed = co_await record(std::move(it))) co_return std::move(*failed);
-          co_return co_await finish(decision.status.value_or(Status::error), decision.reason);
-        }
-
-        double ttl = options_.approval && options_.approval->ttl_s() ? *options_.approval->ttl_s()
-                                                                     : state_.config.approval_ttl_s;
-        ApprovalRequest request(new_approval_token(), std::string(call.name), call.normalized,
-                                decision.reason.empty() ? "requires approval" : decision.reason,
-                                action_hash(call.name, call.normalized, state_.state_version),
-                                state_.state_version, Tracer::now(), ttl);
-        tracer_.emit(event::approval_requested, [&] {
-          return json::object{{"tool", request.tool()},
-                              {"token_id", detail::token_id(request.token())},
-                              {"reason", request.reason()}};
-        });
-        // (No co_await inside ?: — GCC 12 miscompiles it.)
-        ApprovalOutcome outcome{ApprovalDecision::denied, "no approval runner configured"};
-        if (options_.approval) outcome = co_await options_.approval->decide(request);
-        tracer_.emit(event::approval_decision, [&] {
-          return json::object{{"token_id", detail::token_id(request.token())},
-                              {"decision", to_string(outcome.decision)},
-                              {"note", outcome.note}};
-        });
-
-        if (outcome.decision == ApprovalDecision::denied) {
-          if (auto failed = co_await record(std::move(it))) co_return std::move(*failed);
-          co_return co_await finish(Status::approval_denied, outcome.note);
-        }
-        if (outcome.decision == ApprovalDecision::pending) {
-          PendingApproval pending;
-          pending.token_sha256 = sha256_hex(request.token());
-          pending.tool = request.tool();
-          pending.args = request.args();
-          pending.reason = request.reason();
-          pending.action_hash = request.action_hash();
-          pending.state_version = request.state_version();
-          pending.created_at = request.created_at();
-          pending.ttl_s = request.ttl_s();
-          pending.plan_text = plan.text;
-          // The precondition is the situation right before this action: earlier
-          // actions of this plan may have changed it since the iteration began.
-          pending.precondition_metric = it.metric;
-          if (i > 0 && options_.goal_metric) {
-            auto now_observed = observe();
-            if (now_observed.has_value()) {
-              auto now_measured = measure(now_observed.value());
-              if (now_measured.has_value()) pending.precondition_metric = now_measured.value();
-            }
-          }
-          // Calls planned after the gated one wait with it rather than vanish.
-          for (std::size_t j = i + 1; j < calls.size(); ++j)
-            pending.remaining_calls.push_back(
-                PlannedCall{{}, std::string(calls[j].name), calls[j].normalized});
-          std::string token = request.token();
-          std::string tool(call.name);
-          if (!it.actions.empty() || !it.plan_text.empty())
-            if (auto failed = co_await record(std::move(it))) co_return std::move(*failed);
-          state_.pending_approval = std::move(pending);
-          co_return co_await finish(Status::awaiting_approval,
-                                    "action '" + tool + "' awaits approval; resume with the token "
-                                    "from LoopResult::approval_token",
-                                    token);
-        }
-      }
-
-      ToolOutcome outcome = co_await tools_.execute(call, pool_);
-      std::string args_json = json::serialize(call.normalized);
-      it.actions.push_back(ActionRecord{std::string(call.name), excerpt(args_json, args_excerpt_cap),
-                                        outcome.status, std::move(outcome.output), outcome.duration_s,
-                                        call.fingerprint});
-      tracer_.emit(event::action_executed, [&] {
-        auto const& a = it.actions.back();
-        return json::object{{"tool", a.tool},
-                            {"status", to_string(a.status)},
-                            {"duration_s", detail::round3(a.duration_s)}};
-      });
-    }
+    if (auto ended = co_await run_calls(it, calls, 0)) co_return std::move(*ended);
 
     if (auto failed = co_await record(std::move(it))) co_return std::move(*failed);
     if (auto hit = exits_.evaluate(state_)) co_return co_await finish(hit->status, hit->reason);
   }
+}
+
+template <class P, class TS, class PL, class EL, class S>
+boost::asio::awaitable<std::optional<LoopResult>> Loop<P, TS, PL, EL, S>::run_calls(IterationRecord& it,
+                                                                                   std::vector<call_type>& calls,
+                                                                                   std::size_t first) {
+  for (std::size_t i = first; i < calls.size(); ++i) {
+    auto& call = calls[i];
+    if (auto hit = ceiling()) {
+      tracer_.emit(event::budget_preempt, [&] { return json::object{{"dropped_action", call.name}}; });
+      if (auto failed = co_await record(std::move(it))) co_return failed;
+      co_return co_await stop_with(Status::budget_exhausted, hit->reason);
+    }
+
+    if (auto gate = policies_.before_action(state_, ActionView{call.name, call.normalized})) {
+      auto& [policy, decision] = *gate;
+      if (decision.kind == DecisionKind::stop) {
+        tracer_.emit(event::policy_stop, [&] {
+          return json::object{{"policy", policy}, {"reason", decision.reason}, {"tool", call.name}};
+        });
+        if (auto failed = co_await record(std::move(it))) co_return failed;
+        co_return co_await stop_with(decision.status.value_or(Status::error), decision.reason);
+      }
+
+      double ttl = options_.approval && options_.approval->ttl_s() ? *options_.approval->ttl_s()
+                                                                   : state_.config.approval_ttl_s;
+      ApprovalRequest request(new_approval_token(), std::string(call.name), call.normalized,
+                              decision.reason.empty() ? "requires approval" : decision.reason,
+                              action_hash(call.name, call.normalized, state_.state_version),
+                              state_.state_version, Tracer::now(), ttl);
+      tracer_.emit(event::approval_requested, [&] {
+        return json::object{{"tool", request.tool()},
+                            {"token_id", detail::token_id(request.token())},
+                            {"reason", request.reason()}};
+      });
+      // (No co_await inside ?: — GCC 12 miscompiles it.)
+      ApprovalOutcome outcome{ApprovalDecision::denied, "no approval runner configured"};
+      if (options_.approval) outcome = co_await options_.approval->decide(request);
+      tracer_.emit(event::approval_decision, [&] {
+        return json::object{{"token_id", detail::token_id(request.token())},
+                            {"decision", to_string(outcome.decision)},
+                            {"note", outcome.note}};
+      });
+
+      if (outcome.decision == ApprovalDecision::denied) {
+        if (auto failed = co_await record(std::move(it))) co_return failed;
+        co_return co_await stop_with(Status::approval_denied, outcome.note);
+      }
+      if (outcome.decision == ApprovalDecision::pending) {
+        PendingApproval pending;
+        pending.token_sha256 = sha256_hex(request.token());
+        pending.tool = request.tool();
+        pending.args = request.args();
+        pending.reason = request.reason();
+        pending.action_hash = request.action_hash();
+        pending.state_version = request.state_version();
+        pending.created_at = request.created_at();
+        pending.ttl_s = request.ttl_s();
+        pending.plan_text = it.plan_text;
+        // The precondition is the situation right before this action: earlier
+        // actions of this plan may have changed it since the iteration began.
+        pending.precondition_metric = it.metric;
+        pending.precondition_observation = digest(it.observation);
+        if (!it.actions.empty()) {
+          auto now_observed = observe();
+          if (now_observed.has_value()) {
+            pending.precondition_observation = digest(now_observed.value());
+            auto now_measured = measure(now_observed.value());
+            if (now_measured.has_value()) pending.precondition_metric = now_measured.value();
+          }
+        }
+        // Calls planned after the gated one wait with it rather than vanish.
+        for (std::size_t j = i + 1; j < calls.size(); ++j)
+          pending.remaining_calls.push_back(
+              PlannedCall{{}, std::string(calls[j].name), calls[j].normalized});
+        std::string token = request.token();
+        std::string tool(call.name);
+        if (!it.actions.empty() || !it.plan_text.empty())
+          if (auto failed = co_await record(std::move(it))) co_return failed;
+        state_.pending_approval = std::move(pending);
+        co_return co_await stop_with(Status::awaiting_approval,
+                                  "action '" + tool + "' awaits approval; resume with the token "
+                                  "from LoopResult::approval_token",
+                                  token);
+      }
+    }
+
+    if (auto ended = co_await execute_journaled(it, call)) co_return ended;
+  }
+  co_return std::nullopt;
+}
+
+template <class P, class TS, class PL, class EL, class S>
+JournaledAction Loop<P, TS, PL, EL, S>::journal_entry(IterationRecord const& it, call_type const& call) {
+  JournaledAction j;
+  j.iteration = it.index;
+  j.position = it.actions.size();
+  j.tool = std::string(call.name);
+  j.args = call.normalized;
+  j.fingerprint = call.fingerprint;
+  j.plan_text = it.plan_text;
+  j.input_tokens = it.input_tokens;
+  j.output_tokens = it.output_tokens;
+  return j;
+}
+
+template <class P, class TS, class PL, class EL, class S>
+boost::asio::awaitable<std::optional<LoopResult>> Loop<P, TS, PL, EL, S>::execute_journaled(IterationRecord& it,
+                                                                                           call_type const& call) {
+  // Crash-exact: the start is durable before the tool runs. The previous
+  // call's result rides in the same write, so a one-call iteration costs one
+  // journal write plus the iteration record.
+  JournaledAction start = journal_entry(it, call);
+  std::vector<JournaledAction> batch;
+  if (last_journaled_ && last_journaled_->iteration == it.index) batch.push_back(std::move(*last_journaled_));
+  last_journaled_.reset();
+  batch.push_back(start);
+  auto journaled = co_await store_.journal(state_.run_id, std::move(batch));
+  if (journaled.has_error()) {
+    std::string tool(call.name);
+    if (auto failed = co_await record(std::move(it))) co_return failed;
+    co_return co_await stop_with(Status::error, "could not journal the start of '" + tool +
+                                                    "', so it was not run: " + journaled.error().what());
+  }
+
+  ToolOutcome outcome = co_await tools_.execute(call, pool_);
+  std::string args_json = json::serialize(call.normalized);
+  it.actions.push_back(ActionRecord{std::string(call.name), excerpt(args_json, args_excerpt_cap), outcome.status,
+                                    std::move(outcome.output), outcome.duration_s, call.fingerprint});
+  tracer_.emit(event::action_executed, [&] {
+    auto const& a = it.actions.back();
+    return json::object{{"tool", a.tool}, {"status", to_string(a.status)}, {"duration_s", detail::round3(a.duration_s)}};
+  });
+  start.result = it.actions.back();
+  last_journaled_ = std::move(start);
+  co_return std::nullopt;
 }
 
 template <class P, class TS, class PL, class EL, class S>
@@ -408,6 +709,7 @@ boost::asio::awaitable<std::optional<LoopResult>> Loop<P, TS, PL, EL, S>::record
                                        it.plan_text.substr(0, 160) + " -> metric regressed");
   state_.iterations.push_back(std::move(it));
   ++state_.state_version;
+  last_journaled_.reset();  // the iteration record carries every result
   context_.on_iteration_recorded(state_);
 
   json::array summarized;
@@ -491,7 +793,8 @@ template <class P, class TS, class PL, class EL, class S>
 boost::asio::awaitable<LoopResult> Loop<P, TS, PL, EL, S>::finish(Status status, std::string reason,
                                                                   std::optional<std::string> token) {
   sync_elapsed();
-  if (status != Status::awaiting_approval && state_.pending_approval) {
+  bool keep_pending = std::exchange(keep_pending_on_finish_, false);
+  if (status != Status::awaiting_approval && state_.pending_approval && !keep_pending) {
     tracer_.emit(event::approval_cancelled, [&] {
       return json::object{{"token_id", state_.pending_approval->token_sha256.substr(0, 16)},
                           {"reason", "loop ended: " + reason}};
@@ -521,9 +824,15 @@ boost::asio::awaitable<LoopResult> Loop<P, TS, PL, EL, S>::finish(Status status,
 }
 
 template <class P, class TS, class PL, class EL, class S>
+boost::asio::awaitable<std::optional<LoopResult>> Loop<P, TS, PL, EL, S>::stop_with(
+    Status status, std::string reason, std::optional<std::string> token) {
+  co_return co_await finish(status, std::move(reason), std::move(token));
+}
+
+template <class P, class TS, class PL, class EL, class S>
 ExplainReport Loop<P, TS, PL, EL, S>::explain() const {
   ExplainReport r = leash::explain(state_, last_);
-  r.warnings = warnings_;
+  r.warnings.insert(r.warnings.end(), warnings_.begin(), warnings_.end());
   return r;
 }
 

@@ -1,0 +1,89 @@
+// store_kinds.hpp — every store leash ships, as fresh empty stores on real
+// files in temporary directories, so scenario tests run over each of them.
+#ifndef LEASH_TEST_STORE_KINDS_HPP
+#define LEASH_TEST_STORE_KINDS_HPP
+
+#include <leash/store/memory.hpp>
+#if !defined(LEASH_TEST_MEMORY_ONLY) && __has_include(<leash/store/file.hpp>)
+#include <leash/store/file.hpp>
+#define LEASH_TEST_HAS_FILE_STORE 1
+#endif
+#if !defined(LEASH_TEST_MEMORY_ONLY) && __has_include(<leash/store/sqlite.hpp>) && __has_include(<sqlite3.h>)
+#include <leash/store/sqlite.hpp>
+#define LEASH_TEST_HAS_SQLITE_STORE 1
+#endif
+
+#include <boost/test/unit_test.hpp>
+
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace leash_test {
+
+/// A fresh directory under the system temp dir, removed with everything in it.
+class TempDir {
+ public:
+  explicit TempDir(std::string const& prefix = "leash-test") {
+    std::random_device rd;
+    auto base = std::filesystem::temp_directory_path();
+    do {
+      path_ = base / (prefix + "-" + std::to_string(rd()) + std::to_string(rd()));
+    } while (std::filesystem::exists(path_));
+    std::filesystem::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  TempDir(TempDir const&) = delete;
+  TempDir& operator=(TempDir const&) = delete;
+  std::filesystem::path const& path() const noexcept { return path_; }
+  std::filesystem::path operator/(std::string const& name) const { return path_ / name; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+/// Directories made for stores live until the test program ends.
+inline std::vector<std::unique_ptr<TempDir>>& store_dirs() {
+  static std::vector<std::unique_ptr<TempDir>> dirs;
+  return dirs;
+}
+
+inline std::filesystem::path new_store_dir() {
+  store_dirs().push_back(std::make_unique<TempDir>("leash-store"));
+  return store_dirs().back()->path();
+}
+
+struct StoreKind {
+  std::string name;
+  std::function<leash::AnyStore()> make;  ///< a fresh, empty store
+};
+
+inline std::vector<StoreKind> store_kinds() {
+  std::vector<StoreKind> kinds;
+  kinds.push_back({"memory", [] { return leash::AnyStore(std::make_shared<leash::MemoryStore>()); }});
+#ifdef LEASH_TEST_HAS_FILE_STORE
+  kinds.push_back({"file", [] {
+                     auto s = leash::FileStore::open(new_store_dir());
+                     BOOST_REQUIRE_MESSAGE(s.has_value(), (s.has_error() ? s.error().what() : std::string()));
+                     return leash::AnyStore(std::move(s).value());
+                   }});
+#endif
+#ifdef LEASH_TEST_HAS_SQLITE_STORE
+  kinds.push_back({"sqlite", [] {
+                     auto s = leash::SqliteStore::open(new_store_dir() / "runs.db");
+                     BOOST_REQUIRE_MESSAGE(s.has_value(), (s.has_error() ? s.error().what() : std::string()));
+                     return leash::AnyStore(std::move(s).value());
+                   }});
+#endif
+  return kinds;
+}
+
+}  // namespace leash_test
+
+#endif
