@@ -8,7 +8,7 @@
 #include <leash/store/file.hpp>
 #define LEASH_TEST_HAS_FILE_STORE 1
 #endif
-#if !defined(LEASH_TEST_MEMORY_ONLY) && __has_include(<leash/store/sqlite.hpp>) && __has_include(<sqlite3.h>)
+#if !defined(LEASH_TEST_MEMORY_ONLY) && defined(LEASH_HAS_SQLITE)
 #include <leash/store/sqlite.hpp>
 #define LEASH_TEST_HAS_SQLITE_STORE 1
 #endif

@@ -1,0 +1,210 @@
+// leash — the command line for people operating loops: list runs, explain
+// one, approve or deny a pending action, dump a run's trace.
+//
+//   leash runs    STORE
+//   leash show    STORE RUN
+//   leash approve STORE RUN TOKEN [--note TEXT]
+//   leash deny    STORE RUN TOKEN [--note TEXT]
+//   leash trace   STORE RUN
+//
+// STORE is a store spec (sqlite:PATH, file:DIR). `approve` and `deny` only
+// record the decision in the store: the program that owns the tools runs (or
+// drops) the action on its next resume. This tool never runs an agent's tools.
+#include <leash/explain.hpp>
+#include <leash/store/open.hpp>
+
+#include <CLI/CLI.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <openssl/crypto.h>
+
+#include <cstdio>
+#include <ctime>
+#include <iostream>
+#include <optional>
+#include <string>
+
+namespace {
+
+/// Exit codes (also in `leash --help` and docs/cli.md).
+enum Exit : int {
+  ok = 0,
+  usage = 2,           ///< bad command line
+  store_error = 3,     ///< the store cannot be opened or read (missing, corrupt, newer)
+  run_missing = 4,     ///< no run with that id
+  not_approvable = 5,  ///< no pending approval, wrong token, or expired
+};
+
+constexpr char const* exit_codes_help =
+    "Exit codes: 0 done; 2 bad command line; 3 store cannot be opened or read "
+    "(missing, corrupt, written by a newer leash); 4 no such run; 5 nothing to approve "
+    "(no pending approval, wrong token, or the request expired).";
+
+/// Runs a store call to completion on a private io_context.
+template <class T>
+T wait(boost::asio::awaitable<T> a) {
+  boost::asio::io_context io;
+  std::optional<T> out;
+  boost::asio::co_spawn(io, [&]() -> boost::asio::awaitable<void> { out.emplace(co_await std::move(a)); },
+                        boost::asio::detached);
+  io.run();
+  return std::move(*out);
+}
+
+std::string local_time(double epoch_s) {
+  std::time_t t = static_cast<std::time_t>(epoch_s);
+  std::tm tm{};
+  localtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+  return buf;
+}
+
+int fail(int code, std::string const& message) {
+  std::cerr << "leash: " << message << '\n';
+  return code;
+}
+
+int code_for(leash::Error const& e) {
+  return e == leash::Errc::run_not_found ? run_missing : store_error;
+}
+
+std::optional<leash::AnyStore> open(std::string const& spec, int& code) {
+  auto store = leash::open_store(spec);
+  if (store.has_error()) {
+    code = store.error() == leash::Errc::invalid_store_spec ? usage : store_error;
+    std::cerr << "leash: " << store.error().what() << '\n';
+    return std::nullopt;
+  }
+  return std::move(store).value();
+}
+
+int list_runs(std::string const& spec) {
+  int code = ok;
+  auto store = open(spec, code);
+  if (!store) return code;
+  auto runs = wait(store->list_runs());
+  if (runs.has_error()) return fail(store_error, runs.error().what());
+  if (runs.value().empty()) {
+    std::cout << "no runs in " << spec << '\n';
+    return ok;
+  }
+  std::printf("%-34s %-18s %6s  %-19s  %s\n", "RUN", "STATUS", "ITERS", "UPDATED", "GOAL");
+  for (auto const& r : runs.value()) {
+    std::string status = r.status ? std::string(leash::to_string(*r.status)) : "RUNNING/STOPPED";
+    std::string goal = r.goal.substr(0, leash::utf8_prefix(r.goal, 60));
+    std::printf("%-34s %-18s %6llu  %-19s  %s\n", r.run_id.c_str(), status.c_str(),
+                static_cast<unsigned long long>(r.iterations), local_time(r.updated_at).c_str(), goal.c_str());
+  }
+  return ok;
+}
+
+int show(std::string const& spec, std::string const& run) {
+  int code = ok;
+  auto store = open(spec, code);
+  if (!store) return code;
+  auto state = wait(store->load(run));
+  if (state.has_error()) return fail(code_for(state.error()), state.error().what());
+  auto const& s = state.value();
+  std::optional<leash::LoopResult> last;
+  if (s.status)
+    last = leash::LoopResult::make(*s.status, s.reason, s.iterations.size(), s.metrics, s.run_id, std::nullopt);
+  auto report = leash::explain(s, last);
+  if (!s.in_flight.empty())
+    report.warnings.push_back(std::to_string(s.in_flight.size()) +
+                              " call(s) of an unfinished iteration are journaled; the next resume records them");
+  std::cout << "run " << s.run_id << "\ngoal: " << s.goal << "\n\n" << report.render();
+  if (auto const& p = s.pending_approval) {
+    std::cout << "\n## Pending approval\n"
+              << "- action: " << p->tool << ' ' << leash::json::serialize(p->args) << '\n'
+              << "- reason: " << p->reason << '\n'
+              << "- requested: " << local_time(p->created_at) << ", expires "
+              << local_time(p->created_at + p->ttl_s) << '\n'
+              << "- token id: " << p->token_sha256.substr(0, 16) << '\n';
+    if (p->decision)
+      std::cout << "- decision recorded: " << (p->decision->approved ? "APPROVED" : "DENIED") << " ("
+                << p->decision->note << "); the owning program applies it on its next resume\n";
+    else
+      std::cout << "- decide with: leash approve|deny " << spec << ' ' << s.run_id << " TOKEN\n";
+  }
+  return ok;
+}
+
+int decide(std::string const& spec, std::string const& run, std::string const& token, bool approve,
+           std::string note) {
+  int code = ok;
+  auto store = open(spec, code);
+  if (!store) return code;
+  auto loaded = wait(store->load(run));
+  if (loaded.has_error()) return fail(code_for(loaded.error()), loaded.error().what());
+  leash::State s = std::move(loaded).value();
+  if (!s.pending_approval) return fail(not_approvable, "run '" + run + "' has no pending approval");
+  auto& p = *s.pending_approval;
+  std::string given = leash::sha256_hex(token);
+  if (given.size() != p.token_sha256.size() ||
+      CRYPTO_memcmp(given.data(), p.token_sha256.data(), given.size()) != 0)
+    return fail(not_approvable, "the token does not match the pending request of run '" + run + "'");
+  if (leash::Tracer::now() - p.created_at > p.ttl_s)
+    return fail(not_approvable, "the request expired at " + local_time(p.created_at + p.ttl_s) +
+                                    "; the next resume ends the run PENDING_EXPIRED and plans again");
+  if (note.empty()) note = approve ? "approved via leash approve" : "denied via leash deny";
+  p.decision = leash::RecordedDecision{approve, note, leash::Tracer::now()};
+  auto saved = wait(store->save_head(s));
+  if (saved.has_error()) return fail(store_error, saved.error().what());
+  std::cout << (approve ? "approved" : "denied") << ": " << p.tool << ' ' << leash::json::serialize(p.args)
+            << "\nrecorded in " << spec << "; the program that owns run " << run
+            << " applies it on its next resume\n";
+  return ok;
+}
+
+int trace(std::string const& spec, std::string const& run) {
+  int code = ok;
+  auto store = open(spec, code);
+  if (!store) return code;
+  auto events = wait(store->load_events(run));
+  if (events.has_error()) return fail(code_for(events.error()), events.error().what());
+  for (auto const& e : events.value()) std::cout << leash::json::serialize(e) << '\n';
+  return ok;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"leash: look at and steer stored agent runs", "leash"};
+  app.footer(std::string("STORE is a store spec: sqlite:PATH or file:DIR.\n") + exit_codes_help);
+  app.require_subcommand(1);
+
+  std::string spec, run, token, note;
+  auto* runs = app.add_subcommand("runs", "List the runs of a store, newest first");
+  runs->add_option("STORE", spec, "Store spec")->required();
+  auto* show_cmd = app.add_subcommand("show", "Explain a run: status, reason, decision chain, pending approval");
+  show_cmd->add_option("STORE", spec, "Store spec")->required();
+  show_cmd->add_option("RUN", run, "Run id")->required();
+  auto* approve = app.add_subcommand("approve", "Record approval of a run's pending action (it runs on resume)");
+  auto* deny = app.add_subcommand("deny", "Record denial of a run's pending action (the run ends on resume)");
+  for (auto* cmd : {approve, deny}) {
+    cmd->add_option("STORE", spec, "Store spec")->required();
+    cmd->add_option("RUN", run, "Run id")->required();
+    cmd->add_option("TOKEN", token, "The approval token the run returned")->required();
+    cmd->add_option("--note", note, "Why (kept with the decision and in the trace)");
+  }
+  auto* trace_cmd = app.add_subcommand("trace", "Print a run's trace events as JSON lines");
+  trace_cmd->add_option("STORE", spec, "Store spec")->required();
+  trace_cmd->add_option("RUN", run, "Run id")->required();
+
+  try {
+    app.parse(argc, argv);
+  } catch (CLI::Success const& e) {
+    return app.exit(e);
+  } catch (CLI::ParseError const& e) {
+    app.exit(e);
+    return usage;
+  }
+  if (*runs) return list_runs(spec);
+  if (*show_cmd) return show(spec, run);
+  if (*approve) return decide(spec, run, token, true, note);
+  if (*deny) return decide(spec, run, token, false, note);
+  if (*trace_cmd) return trace(spec, run);
+  return usage;
+}

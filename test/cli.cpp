@@ -1,0 +1,183 @@
+// The `leash` command-line tool (example/leash_cli.cpp), run as a real
+// process against a real store that a loop paused in.
+#include <leash/store/open.hpp>
+
+#include <boost/test/unit_test.hpp>
+
+#include "store_kinds.hpp"
+#include "support.hpp"
+
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <fstream>
+
+#ifdef LEASH_CLI_PATH
+
+using namespace leash;
+using namespace leash_test;
+
+namespace {
+
+struct Ran {
+  int code = -1;
+  std::string out;  ///< stdout and stderr
+};
+
+std::string quoted(std::string const& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+Ran run_cli(std::vector<std::string> const& args) {
+  std::string cmd = quoted(LEASH_CLI_PATH);
+  for (auto const& a : args) cmd += " " + quoted(a);
+  cmd += " 2>&1";
+  Ran r;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  BOOST_REQUIRE(p != nullptr);
+  char buf[4096];
+  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) r.out.append(buf, n);
+  int status = ::pclose(p);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+using Gated = Loop<ScriptedPlanner, FixTools, PolicyList<RequireApproval<ToolNamed<"fix">>>>;
+
+struct PausedRun {
+  TempDir dir{"leash-cli"};
+  std::string spec;
+  std::string run_id;
+  std::string token;
+  std::shared_ptr<Env> env = make_env({"t1"});
+
+  explicit PausedRun(std::string kind) {
+    spec = kind == "sqlite" ? "sqlite:" + (dir / "runs.db").string() : "file:" + (dir / "runs").string();
+    auto store = open_store(spec);
+    BOOST_REQUIRE(store.has_value());
+    auto opts = env_options(env);
+    opts.approval = std::make_shared<HeadlessApprovalRunner>();
+    Gated loop("fix the tests", ScriptedPlanner{fix_call("t1")}, FixTools{Fix{env}}, {}, {}, store.value(), opts);
+    auto r = loop.run();
+    BOOST_REQUIRE(r.has_value());
+    BOOST_REQUIRE(r.value().approval_token.has_value());
+    run_id = r.value().run_id;
+    token = *r.value().approval_token;
+  }
+
+  result<LoopResult> resume() {
+    auto store = open_store(spec);
+    BOOST_REQUIRE(store.has_value());
+    auto opts = env_options(env);
+    opts.approval = std::make_shared<HeadlessApprovalRunner>();
+    Gated loop("", ScriptedPlanner{fix_call("t1")}, FixTools{Fix{env}}, {}, {}, store.value(), opts);
+    return loop.resume(run_id);
+  }
+};
+
+std::vector<std::string> durable_kinds() {
+#ifdef LEASH_HAS_SQLITE
+  return {"sqlite", "file"};
+#else
+  return {"file"};
+#endif
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(cli)
+
+BOOST_AUTO_TEST_CASE(approve_records_the_decision_and_the_owner_runs_it_on_resume) {
+  for (auto const& kind : durable_kinds()) {
+    BOOST_TEST_CONTEXT(kind) {
+      PausedRun paused(kind);
+      auto runs = run_cli({"runs", paused.spec});
+      BOOST_TEST(runs.code == 0);
+      BOOST_TEST(runs.out.find(paused.run_id) != std::string::npos);
+      BOOST_TEST(runs.out.find("AWAITING_APPROVAL") != std::string::npos);
+
+      auto shown = run_cli({"show", paused.spec, paused.run_id});
+      BOOST_TEST(shown.code == 0);
+      BOOST_TEST(shown.out.find("AWAITING_APPROVAL") != std::string::npos);
+      BOOST_TEST(shown.out.find("## Pending approval") != std::string::npos);
+      BOOST_TEST(shown.out.find("fix {\"name\":\"t1\"}") != std::string::npos);
+      BOOST_TEST(shown.out.find(paused.token) == std::string::npos);  // the token is never printed
+
+      auto approved = run_cli({"approve", paused.spec, paused.run_id, paused.token, "--note", "looks safe"});
+      BOOST_TEST(approved.code == 0, approved.out);
+      BOOST_TEST(paused.env->fix_calls == 0);  // the CLI never runs the tools
+      auto after = run_cli({"show", paused.spec, paused.run_id});
+      BOOST_TEST(after.out.find("decision recorded: APPROVED (looks safe)") != std::string::npos, after.out);
+
+      auto r = paused.resume();
+      BOOST_REQUIRE_MESSAGE(r.has_value(), (r.has_error() ? r.error().what() : ""));
+      BOOST_TEST(to_string(r.value().status) == "SUCCESS");
+      BOOST_TEST(paused.env->fix_calls == 1);
+
+      auto trace = run_cli({"trace", paused.spec, paused.run_id});
+      BOOST_TEST(trace.code == 0);
+      std::size_t lines = 0;
+      std::istringstream in(trace.out);
+      for (std::string line; std::getline(in, line); ++lines) {
+        json::error_code ec;
+        auto v = json::parse(line, ec);
+        BOOST_TEST_REQUIRE(!ec, line);
+        BOOST_TEST(v.as_object().contains("kind"));
+      }
+      BOOST_TEST(lines > 5u);
+      BOOST_TEST(trace.out.find("looks safe") != std::string::npos);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(deny_records_a_denial) {
+  PausedRun paused(durable_kinds().front());
+  auto denied = run_cli({"deny", paused.spec, paused.run_id, paused.token});
+  BOOST_TEST(denied.code == 0, denied.out);
+  auto r = paused.resume();
+  BOOST_REQUIRE(r.has_value());
+  BOOST_TEST(to_string(r.value().status) == "APPROVAL_DENIED");
+  BOOST_TEST(r.value().reason == "denied via leash deny");
+  BOOST_TEST(paused.env->fix_calls == 0);
+}
+
+BOOST_AUTO_TEST_CASE(errors_have_documented_exit_codes) {
+  PausedRun paused(durable_kinds().front());
+  auto wrong = run_cli({"approve", paused.spec, paused.run_id, paused.token + "x"});
+  BOOST_TEST(wrong.code == 5);
+  BOOST_TEST(wrong.out.find("does not match") != std::string::npos);
+  auto missing = run_cli({"show", paused.spec, "no-such-run"});
+  BOOST_TEST(missing.code == 4);
+  BOOST_TEST(missing.out.find("no-such-run") != std::string::npos);
+  auto bad_spec = run_cli({"runs", "redis:somewhere"});
+  BOOST_TEST(bad_spec.code == 2);
+  BOOST_TEST(bad_spec.out.find("unknown scheme") != std::string::npos);
+  auto usage = run_cli({"approve", paused.spec});
+  BOOST_TEST(usage.code == 2);
+  auto help = run_cli({"--help"});
+  BOOST_TEST(help.code == 0);
+  BOOST_TEST(help.out.find("Exit codes") != std::string::npos);
+  // Approving twice is harmless; after the resume there is nothing to approve.
+  BOOST_TEST(run_cli({"approve", paused.spec, paused.run_id, paused.token}).code == 0);
+  BOOST_REQUIRE(paused.resume().has_value());
+  auto none = run_cli({"approve", paused.spec, paused.run_id, paused.token});
+  BOOST_TEST(none.code == 5);
+  BOOST_TEST(none.out.find("no pending approval") != std::string::npos);
+}
+
+#ifdef LEASH_HAS_SQLITE
+BOOST_AUTO_TEST_CASE(corrupt_store_is_exit_code_3) {
+  TempDir dir;
+  auto path = dir / "garbage.db";
+  std::ofstream(path) << std::string(8192, 'x');
+  auto r = run_cli({"runs", "sqlite:" + path.string()});
+  BOOST_TEST(r.code == 3, r.out);
+  BOOST_TEST(r.out.find(path.string()) != std::string::npos);
+}
+#endif
+
+BOOST_AUTO_TEST_SUITE_END()
+
+#endif
