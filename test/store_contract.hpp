@@ -11,6 +11,7 @@
 #include "support.hpp"
 
 #include <chrono>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -289,6 +290,31 @@ inline void text_round_trips_byte_for_byte(leash::AnyStore store) {
   BOOST_TEST((bj::value_from(back) == bj::value_from(s)));
 }
 
+inline void doubles_round_trip_exactly(leash::AnyStore store) {
+  // Shortest round-trip forms that a parser rounding carelessly reads back one
+  // unit in the last place away (Boost.JSON before 1.83 does, for about one in seven).
+  std::mt19937_64 rng(20261123);
+  std::uniform_real_distribution<double> any(-1e6, 1e6);
+  State s = new_run("r1");
+  s.metrics.elapsed_s = 1763900000.123456789;
+  s.metrics.cost_usd = 0.1 + 0.2;
+  grow(s, 1);
+  s.iterations[0].metric = leash::MetricSnapshot{any(rng), false, {}};
+  s.iterations[0].actions[0].duration_s = any(rng);
+  bj::array samples;
+  for (int i = 0; i < 200; ++i) samples.emplace_back(any(rng));
+  s.iterations[0].metric->detail["samples"] = samples;
+  BOOST_REQUIRE(run_sync(store.create_run(s)).has_value());
+  grow(s, 2);
+  s.iterations[1].metric = leash::MetricSnapshot{any(rng), false, {}};
+  s.metrics.elapsed_s += any(rng);
+  BOOST_REQUIRE(run_sync(store.append_iteration(s)).has_value());
+  State back = load(store, "r1");
+  BOOST_TEST((bj::value_from(back) == bj::value_from(s)));
+  BOOST_TEST(back.metrics.elapsed_s == s.metrics.elapsed_s);
+  BOOST_TEST(back.iterations[1].metric->value == s.iterations[1].metric->value);
+}
+
 }  // namespace leash_test::store_contract
 
 /// Registers every contract test in the current suite; `fresh` is evaluated
@@ -303,6 +329,7 @@ inline void text_round_trips_byte_for_byte(leash::AnyStore store) {
   BOOST_AUTO_TEST_CASE(contract_list_runs_summarises_each_run) { leash_test::store_contract::list_runs_summarises_each_run(fresh); } \
   BOOST_AUTO_TEST_CASE(contract_journal_is_in_flight_until_the_iteration_is_recorded) { leash_test::store_contract::journal_is_in_flight_until_the_iteration_is_recorded(fresh); } \
   BOOST_AUTO_TEST_CASE(contract_list_runs_is_newest_first) { leash_test::store_contract::list_runs_is_newest_first(fresh); } \
-  BOOST_AUTO_TEST_CASE(contract_text_round_trips_byte_for_byte) { leash_test::store_contract::text_round_trips_byte_for_byte(fresh); }
+  BOOST_AUTO_TEST_CASE(contract_text_round_trips_byte_for_byte) { leash_test::store_contract::text_round_trips_byte_for_byte(fresh); } \
+  BOOST_AUTO_TEST_CASE(contract_doubles_round_trip_exactly) { leash_test::store_contract::doubles_round_trip_exactly(fresh); }
 
 #endif

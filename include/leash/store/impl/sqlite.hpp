@@ -1,0 +1,698 @@
+#ifndef LEASH_STORE_IMPL_SQLITE_HPP
+#define LEASH_STORE_IMPL_SQLITE_HPP
+
+#include <boost/describe/members.hpp>
+#include <boost/json/monotonic_resource.hpp>
+#include <boost/mp11/algorithm.hpp>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <exception>
+#include <optional>
+#include <system_error>
+#include <type_traits>
+#include <utility>
+
+namespace leash {
+
+namespace detail::sqlite_store {
+
+/// One step of the layout; applied in order, each in the opening transaction,
+/// to files whose user_version is lower. Never edit a step once released: add
+/// the next one (docs/store-sqlite.md lists them).
+struct Migration {
+  int version;
+  char const* sql;
+};
+
+inline constexpr Migration migrations[] = {
+    {1, R"sql(
+CREATE TABLE runs (
+  run_id            TEXT PRIMARY KEY NOT NULL,
+  goal              TEXT NOT NULL,
+  status            TEXT,
+  reason            TEXT NOT NULL,
+  created_at        REAL NOT NULL,
+  updated_at        REAL NOT NULL,
+  iterations        INTEGER NOT NULL,
+  artifacts         INTEGER NOT NULL,
+  failed_approaches INTEGER NOT NULL,
+  head              TEXT NOT NULL,
+  head_sha256       TEXT NOT NULL
+);
+CREATE INDEX runs_by_created_at ON runs (created_at);
+CREATE TABLE iterations (
+  run_id TEXT NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
+  idx    INTEGER NOT NULL,
+  record TEXT NOT NULL,
+  sha256 TEXT NOT NULL,
+  PRIMARY KEY (run_id, idx)
+);
+CREATE TABLE artifacts (
+  run_id TEXT NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
+  seq    INTEGER NOT NULL,
+  record TEXT NOT NULL,
+  sha256 TEXT NOT NULL,
+  PRIMARY KEY (run_id, seq)
+);
+CREATE TABLE failed_approaches (
+  run_id TEXT NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
+  seq    INTEGER NOT NULL,
+  text   TEXT NOT NULL,
+  sha256 TEXT NOT NULL,
+  PRIMARY KEY (run_id, seq)
+);
+CREATE TABLE action_journal (
+  run_id    TEXT NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
+  iteration INTEGER NOT NULL,
+  position  INTEGER NOT NULL,
+  record    TEXT NOT NULL,
+  sha256    TEXT NOT NULL,
+  PRIMARY KEY (run_id, iteration, position)
+) WITHOUT ROWID;
+CREATE TABLE events (
+  run_id TEXT NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
+  seq    INTEGER NOT NULL,
+  ts     REAL NOT NULL,
+  kind   TEXT NOT NULL,
+  fields TEXT NOT NULL,
+  sha256 TEXT NOT NULL,
+  PRIMARY KEY (run_id, seq)
+);
+)sql"},
+};
+
+inline constexpr int latest = migrations[std::size(migrations) - 1].version;
+static_assert(latest == sqlite_schema_version, "add a migration when sqlite_schema_version grows");
+
+/// State members that live in rows of their own, not in the head.
+inline bool is_history(std::string_view member) noexcept {
+  return member == "iterations" || member == "artifacts" || member == "failed_approaches" ||
+         member == "in_flight";
+}
+
+}  // namespace detail::sqlite_store
+
+namespace detail::sqlite_store {
+
+/// Where in `v` a NaN or an infinity sits (".metric.value"; "" at the top),
+/// if anywhere. Boost.JSON writes them as tokens no JSON parser accepts, so a
+/// record holding one would make its run unreadable.
+inline std::optional<std::string> non_finite_path(json::object const& o);
+inline std::optional<std::string> non_finite_path(json::value const& v) {
+  switch (v.kind()) {
+    case json::kind::double_:
+      if (std::isfinite(v.get_double())) return std::nullopt;
+      return std::string();
+    case json::kind::object:
+      return non_finite_path(v.get_object());
+    case json::kind::array: {
+      auto const& items = v.get_array();
+      for (std::size_t i = 0; i < items.size(); ++i)
+        if (auto inner = non_finite_path(items[i])) return "[" + std::to_string(i) + "]" + *inner;
+      return std::nullopt;
+    }
+    default:
+      return std::nullopt;
+  }
+}
+inline std::optional<std::string> non_finite_path(json::object const& o) {
+  for (auto const& kv : o)
+    if (auto inner = non_finite_path(kv.value())) return "." + std::string(kv.key()) + *inner;
+  return std::nullopt;
+}
+
+/// `tree` (a json::value or json::object) as JSON text, refused with
+/// store_failed if it holds a number JSON cannot represent; `what()` names the
+/// record, built only then.
+template <class Tree, class What>
+result<std::string> finite_text(Tree const& tree, What&& what) {
+  std::string text = json::serialize(tree);
+  // Such numbers serialise as NaN / Infinity: only then walk the tree (the
+  // words may just as well be inside strings).
+  if (text.find("NaN") == std::string::npos && text.find("Infinity") == std::string::npos) return text;
+  auto path = non_finite_path(tree);
+  if (!path) return text;
+  return Error{Errc::store_failed, what() + " holds a NaN or infinite number at " +
+                                       (path->empty() ? std::string("its top") : path->substr(1)) +
+                                       ", which JSON cannot represent; nothing was written"};
+}
+
+/// A described record as checked JSON text. The value tree is built in a
+/// stack arena, so a record costs one string allocation rather than one per key.
+template <class T, class What>
+result<std::string> record_text(T const& record, What&& what) {
+  std::array<unsigned char, 4096> buffer;
+  json::monotonic_resource arena(buffer.data(), buffer.size());
+  return finite_text(json::value_from(record, json::storage_ptr(&arena)), what);
+}
+
+}  // namespace detail::sqlite_store
+
+// ---------------------------------------------------------------------------
+// Opening
+
+inline SqliteStore::SqliteStore(std::filesystem::path path, SqliteOptions options)
+    : path_(std::move(path)), path_text_(path_.string()), options_(options) {}
+
+inline result<std::shared_ptr<SqliteStore>> SqliteStore::open(std::filesystem::path path, SqliteOptions options) {
+  try {
+    std::shared_ptr<SqliteStore> store(new SqliteStore(std::move(path), options));
+    std::lock_guard lock(store->mutex_);
+    BOOST_OUTCOME_TRY(store->connect());
+    BOOST_OUTCOME_TRY(store->migrate());
+    BOOST_OUTCOME_TRY(store->prepare_statements());
+    return store;
+  } catch (std::exception const& e) {
+    return Error{Errc::store_failed, "cannot open SQLite store: " + std::string(e.what())};
+  } catch (...) {
+    return Error{Errc::store_failed, "cannot open SQLite store: unknown exception"};
+  }
+}
+
+inline result<void> SqliteStore::connect() {
+  if (path_.has_parent_path()) {
+    std::error_code ec;
+    std::filesystem::create_directories(path_.parent_path(), ec);
+    if (ec)
+      return Error{Errc::store_failed,
+                   "SQLite store '" + path_text_ + "': cannot create its directory: " + ec.message()};
+  }
+  int rc = db_.open(path_text_);
+  if (rc != SQLITE_OK) return sqlite_error(rc, "cannot open");
+  rc = sqlite3_busy_timeout(db_.get(), static_cast<int>(std::clamp<std::chrono::milliseconds::rep>(
+                                           options_.busy_timeout.count(), 0, 1 << 30)));
+  if (rc != SQLITE_OK) return sqlite_error(rc, "cannot set the busy timeout");
+  return success();
+}
+
+inline result<void> SqliteStore::migrate() {
+  auto read_version = [&]() -> result<int> {
+    detail::sqlite::Statement st;
+    int rc = st.prepare(db_, "PRAGMA user_version");
+    if (rc == SQLITE_OK) rc = st.step();
+    if (rc != SQLITE_ROW) return sqlite_error(rc, "cannot read the schema version");
+    return static_cast<int>(st.int64(0));
+  };
+  auto too_new = [&](int version) {
+    return Error{Errc::state_version_unsupported,
+                 "SQLite store '" + path_text_ + "' has schema version " + std::to_string(version) +
+                     "; this build of leash reads up to " + std::to_string(sqlite_schema_version)};
+  };
+
+  // The version first: the file is read (a non-database fails here) and a newer
+  // file is left exactly as it was.
+  BOOST_OUTCOME_TRY(int version, read_version());
+  if (version > sqlite_schema_version) return too_new(version);
+
+  // WAL: readers never block the writer and a commit is one append to the log.
+  int rc = db_.exec("PRAGMA journal_mode=WAL");
+  if (rc != SQLITE_OK) return sqlite_error(rc, "cannot switch to WAL mode");
+  rc = db_.exec(options_.full_sync ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+  if (rc != SQLITE_OK) return sqlite_error(rc, "cannot set synchronous");
+  rc = db_.exec("PRAGMA foreign_keys=ON");
+  if (rc != SQLITE_OK) return sqlite_error(rc, "cannot enable foreign keys");
+  if (version == sqlite_schema_version) return success();
+
+  detail::sqlite::Transaction tx(db_);
+  rc = tx.begin_write();
+  if (rc != SQLITE_OK) return sqlite_error(rc, "cannot begin the migration");
+  // Another process may have migrated the file while this one waited for the lock.
+  BOOST_OUTCOME_TRY(version, read_version());
+  if (version > sqlite_schema_version) return too_new(version);
+  for (auto const& m : detail::sqlite_store::migrations) {
+    if (m.version <= version) continue;
+    rc = db_.exec(m.sql);
+    if (rc != SQLITE_OK) return sqlite_error(rc, "cannot apply migration " + std::to_string(m.version));
+    rc = db_.exec(("PRAGMA user_version=" + std::to_string(m.version)).c_str());
+    if (rc != SQLITE_OK) return sqlite_error(rc, "cannot record migration " + std::to_string(m.version));
+  }
+  rc = tx.commit();
+  if (rc != SQLITE_OK) return sqlite_error(rc, "cannot commit the migration");
+  return success();
+}
+
+inline result<void> SqliteStore::prepare_statements() {
+  auto& s = statements_;
+  std::pair<detail::sqlite::Statement*, char const*> const all[] = {
+      {&s.run_counts, "SELECT iterations, artifacts, failed_approaches FROM runs WHERE run_id = ?1"},
+      {&s.insert_run,
+       "INSERT INTO runs (run_id, goal, status, reason, created_at, updated_at, iterations, artifacts, "
+       "failed_approaches, head, head_sha256) VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7, ?8, ?9, ?10)"},
+      {&s.update_run,
+       "UPDATE runs SET goal = ?2, status = ?3, reason = ?4, updated_at = ?5, iterations = ?6, artifacts = ?7, "
+       "failed_approaches = ?8, head = ?9, head_sha256 = ?10 WHERE run_id = ?1"},
+      {&s.insert_iteration, "INSERT INTO iterations (run_id, idx, record, sha256) VALUES (?1, ?2, ?3, ?4)"},
+      {&s.insert_artifact, "INSERT INTO artifacts (run_id, seq, record, sha256) VALUES (?1, ?2, ?3, ?4)"},
+      {&s.insert_failed_approach,
+       "INSERT INTO failed_approaches (run_id, seq, text, sha256) VALUES (?1, ?2, ?3, ?4)"},
+      {&s.retire_journal, "DELETE FROM action_journal WHERE run_id = ?1 AND iteration < ?2"},
+      {&s.upsert_journal,
+       "INSERT INTO action_journal (run_id, iteration, position, record, sha256) VALUES (?1, ?2, ?3, ?4, ?5) "
+       "ON CONFLICT (run_id, iteration, position) DO UPDATE SET record = excluded.record, sha256 = excluded.sha256"},
+      {&s.select_head,
+       "SELECT head, head_sha256, iterations, artifacts, failed_approaches FROM runs WHERE run_id = ?1"},
+      {&s.select_iterations, "SELECT idx, record, sha256 FROM iterations WHERE run_id = ?1 ORDER BY idx"},
+      {&s.select_artifacts, "SELECT seq, record, sha256 FROM artifacts WHERE run_id = ?1 ORDER BY seq"},
+      {&s.select_failed_approaches,
+       "SELECT seq, text, sha256 FROM failed_approaches WHERE run_id = ?1 ORDER BY seq"},
+      {&s.select_journal,
+       "SELECT iteration, position, record, sha256 FROM action_journal WHERE run_id = ?1 AND iteration >= ?2 "
+       "ORDER BY iteration, position"},
+      {&s.next_event_seq, "SELECT COALESCE(MAX(seq) + 1, 0) FROM events WHERE run_id = ?1"},
+      {&s.insert_event, "INSERT INTO events (run_id, seq, ts, kind, fields, sha256) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"},
+      {&s.select_events, "SELECT seq, ts, kind, fields, sha256 FROM events WHERE run_id = ?1 ORDER BY seq"},
+      {&s.select_runs,
+       "SELECT run_id, goal, status, reason, iterations, created_at, updated_at FROM runs "
+       "ORDER BY created_at DESC, rowid DESC"},
+  };
+  for (auto const& [statement, sql] : all) {
+    int rc = statement->prepare(db_, sql);
+    if (rc == SQLITE_OK) continue;
+    // The file claims the current layout, yet a table or column is missing.
+    if (detail::sqlite::primary(rc) == SQLITE_ERROR)
+      return Error{Errc::state_corrupt, "SQLite store '" + path_text_ +
+                                            "' does not have the tables its schema version promises: " +
+                                            db_.message()};
+    return sqlite_error(rc, "cannot prepare a statement");
+  }
+  return success();
+}
+
+// ---------------------------------------------------------------------------
+// Errors
+
+inline Error SqliteStore::sqlite_error(int rc, std::string_view doing) const {
+  std::string why = db_.get() ? db_.message() : std::string(sqlite3_errstr(rc));
+  if (detail::sqlite::is_corruption(rc))
+    return Error{Errc::state_corrupt,
+                 "SQLite store '" + path_text_ + "' is not a sound database (" + std::string(doing) + "): " + why};
+  return Error{Errc::store_failed, "SQLite store '" + path_text_ + "': " + std::string(doing) + ": " + why};
+}
+
+inline Error SqliteStore::corrupt(std::string const& run_id, std::string_view where, std::string_view why) const {
+  return Error{Errc::state_corrupt, "SQLite store '" + path_text_ + "', run '" + run_id + "', " + std::string(where) +
+                                        ": " + std::string(why)};
+}
+
+inline Error SqliteStore::missing(std::string const& run_id) const {
+  return Error{Errc::run_not_found, "no run '" + run_id + "' in SQLite store '" + path_text_ + "'"};
+}
+
+namespace detail::sqlite_store {
+
+/// Runs `body` under the store's lock and turns any exception into an Error,
+/// so no member of SqliteStore lets one escape.
+template <class Body>
+auto guarded(std::mutex& mutex, std::string const& path, Body&& body) noexcept -> decltype(body()) {
+  try {
+    std::lock_guard lock(mutex);
+    return body();
+  } catch (std::exception const& e) {
+    return Error{Errc::store_failed, "SQLite store '" + path + "': " + e.what()};
+  } catch (...) {
+    return Error{Errc::store_failed, "SQLite store '" + path + "': unknown exception"};
+  }
+}
+
+}  // namespace detail::sqlite_store
+
+// ---------------------------------------------------------------------------
+// The awaitable members: the work is synchronous (see the class comment).
+
+inline auto SqliteStore::create_run(State const& s) -> task<void> {
+  co_return detail::sqlite_store::guarded(mutex_, path_text_, [&] { return do_create_run(s); });
+}
+
+inline auto SqliteStore::append_iteration(State const& s) -> task<void> {
+  co_return detail::sqlite_store::guarded(mutex_, path_text_, [&] { return do_append(s); });
+}
+
+inline auto SqliteStore::save_head(State const& s) -> task<void> {
+  co_return detail::sqlite_store::guarded(mutex_, path_text_, [&] { return do_append(s); });
+}
+
+inline auto SqliteStore::journal(std::string run_id, std::vector<JournaledAction> entries) -> task<void> {
+  co_return detail::sqlite_store::guarded(mutex_, path_text_, [&] { return do_journal(run_id, entries); });
+}
+
+inline auto SqliteStore::load(std::string run_id) -> task<State> {
+  co_return detail::sqlite_store::guarded(mutex_, path_text_, [&] { return do_load(run_id); });
+}
+
+inline auto SqliteStore::append_events(std::string run_id, std::vector<Event> events) -> task<void> {
+  co_return detail::sqlite_store::guarded(mutex_, path_text_, [&] { return do_append_events(run_id, events); });
+}
+
+inline auto SqliteStore::load_events(std::string run_id) -> task<json::array> {
+  co_return detail::sqlite_store::guarded(mutex_, path_text_, [&] { return do_load_events(run_id); });
+}
+
+inline auto SqliteStore::list_runs() -> task<std::vector<RunSummary>> {
+  co_return detail::sqlite_store::guarded(mutex_, path_text_, [&] { return do_list_runs(); });
+}
+
+// ---------------------------------------------------------------------------
+// Writing
+
+inline result<std::optional<SqliteStore::StoredCounts>> SqliteStore::stored_counts(std::string const& run_id) {
+  detail::sqlite::Use q(statements_.run_counts);
+  q->bind(1, run_id);
+  int rc = q->step();
+  if (rc == SQLITE_DONE) return std::optional<StoredCounts>();
+  if (rc != SQLITE_ROW) return sqlite_error(rc, "cannot read run '" + run_id + "'");
+  return std::optional<StoredCounts>(StoredCounts{static_cast<std::uint64_t>(q->int64(0)),
+                                                  static_cast<std::uint64_t>(q->int64(1)),
+                                                  static_cast<std::uint64_t>(q->int64(2))});
+}
+
+inline result<void> SqliteStore::write_head(State const& s, StoredCounts const& counts, bool insert, double now) {
+  // The head is every State member except the histories, which have rows of
+  // their own; built member by member so the histories are never copied.
+  std::array<unsigned char, 4096> buffer;
+  json::monotonic_resource arena(buffer.data(), buffer.size());
+  json::object head{json::storage_ptr(&arena)};
+  boost::mp11::mp_for_each<boost::describe::describe_members<State, boost::describe::mod_public>>([&](auto member) {
+    if (detail::sqlite_store::is_history(member.name)) return;
+    head.emplace(member.name, json::value_from(s.*member.pointer, head.storage()));
+  });
+  BOOST_OUTCOME_TRY(std::string text,
+                    detail::sqlite_store::finite_text(head, [&] { return "the head of run '" + s.run_id + "'"; }));
+  std::string sha = sha256_hex(text);
+
+  detail::sqlite::Use q(insert ? statements_.insert_run : statements_.update_run);
+  q->bind(1, s.run_id);
+  q->bind(2, s.goal);
+  if (s.status)
+    q->bind(3, to_string(*s.status));
+  else
+    q->bind_null(3);
+  q->bind(4, s.reason);
+  q->bind(5, now);
+  q->bind(6, counts.iterations);
+  q->bind(7, counts.artifacts);
+  q->bind(8, counts.failed_approaches);
+  q->bind(9, text);
+  q->bind(10, sha);
+  int rc = q->step();
+  if (rc != SQLITE_DONE) return sqlite_error(rc, "cannot write the head of run '" + s.run_id + "'");
+  return success();
+}
+
+inline result<void> SqliteStore::write_records(State const& s, StoredCounts const& from) {
+  // One helper for the three histories: rows [first, size) of `records`.
+  auto append = [&](detail::sqlite::Statement& insert, auto const& records, std::uint64_t first,
+                    std::string_view table) -> result<void> {
+    for (std::uint64_t i = first; i < records.size(); ++i) {
+      std::string json_text;
+      std::string_view text;
+      if constexpr (std::is_same_v<std::decay_t<decltype(records[i])>, std::string>) {
+        text = records[i];  // failed approaches are stored as they are
+      } else {
+        BOOST_OUTCOME_TRY(json_text, detail::sqlite_store::record_text(records[i], [&] {
+                            return std::string(table) + " record " + std::to_string(i) + " of run '" + s.run_id + "'";
+                          }));
+        text = json_text;
+      }
+      std::string sha = sha256_hex(text);
+      detail::sqlite::Use q(insert);
+      q->bind(1, s.run_id);
+      q->bind(2, i);
+      q->bind(3, text);
+      q->bind(4, sha);
+      int rc = q->step();
+      if (rc != SQLITE_DONE)
+        return sqlite_error(rc, "cannot append to " + std::string(table) + " of run '" + s.run_id + "'");
+    }
+    return success();
+  };
+  BOOST_OUTCOME_TRY(append(statements_.insert_iteration, s.iterations, from.iterations, "iterations"));
+  BOOST_OUTCOME_TRY(append(statements_.insert_artifact, s.artifacts, from.artifacts, "artifacts"));
+  BOOST_OUTCOME_TRY(
+      append(statements_.insert_failed_approach, s.failed_approaches, from.failed_approaches, "failed_approaches"));
+  return success();
+}
+
+inline result<void> SqliteStore::do_create_run(State const& s) {
+  detail::sqlite::Transaction tx(db_);
+  int rc = tx.begin_write();
+  if (rc != SQLITE_OK) return sqlite_error(rc, "cannot begin a transaction");
+  BOOST_OUTCOME_TRY(auto existing, stored_counts(s.run_id));
+  if (existing)
+    return Error{Errc::store_failed, "run '" + s.run_id + "' already exists in SQLite store '" + path_text_ + "'"};
+  StoredCounts counts{s.iterations.size(), s.artifacts.size(), s.failed_approaches.size()};
+  // The run's row first: the records refer to it.
+  BOOST_OUTCOME_TRY(write_head(s, counts, /*insert=*/true, Tracer::now()));
+  BOOST_OUTCOME_TRY(write_records(s, StoredCounts{}));
+  rc = tx.commit();
+  if (rc != SQLITE_OK) return sqlite_error(rc, "cannot commit run '" + s.run_id + "'");
+  return success();
+}
+
+inline result<void> SqliteStore::do_append(State const& s) {
+  detail::sqlite::Transaction tx(db_);
+  int rc = tx.begin_write();
+  if (rc != SQLITE_OK) return sqlite_error(rc, "cannot begin a transaction");
+  // The row's counts, read inside the write transaction, say where the new
+  // records start, even when another connection wrote to this run.
+  BOOST_OUTCOME_TRY(auto stored, stored_counts(s.run_id));
+  if (!stored) return missing(s.run_id);
+  BOOST_OUTCOME_TRY(write_records(s, *stored));
+  StoredCounts counts{std::max<std::uint64_t>(stored->iterations, s.iterations.size()),
+                      std::max<std::uint64_t>(stored->artifacts, s.artifacts.size()),
+                      std::max<std::uint64_t>(stored->failed_approaches, s.failed_approaches.size())};
+  BOOST_OUTCOME_TRY(write_head(s, counts, /*insert=*/false, Tracer::now()));
+  {
+    detail::sqlite::Use q(statements_.retire_journal);
+    q->bind(1, s.run_id);
+    q->bind(2, static_cast<std::uint64_t>(s.iterations.size()));
+    rc = q->step();
+    if (rc != SQLITE_DONE) return sqlite_error(rc, "cannot retire the journal of run '" + s.run_id + "'");
+  }
+  rc = tx.commit();
+  if (rc != SQLITE_OK) return sqlite_error(rc, "cannot commit run '" + s.run_id + "'");
+  return success();
+}
+
+inline result<void> SqliteStore::do_journal(std::string const& run_id, std::vector<JournaledAction> const& entries) {
+  detail::sqlite::Transaction tx(db_);
+  int rc = tx.begin_write();
+  if (rc != SQLITE_OK) return sqlite_error(rc, "cannot begin a transaction");
+  BOOST_OUTCOME_TRY(auto stored, stored_counts(run_id));
+  if (!stored) return missing(run_id);
+  for (auto const& entry : entries) {
+    BOOST_OUTCOME_TRY(std::string text, detail::sqlite_store::record_text(entry, [&] {
+                        return "journal entry (iteration " + std::to_string(entry.iteration) + ", position " +
+                               std::to_string(entry.position) + ") of run '" + run_id + "'";
+                      }));
+    std::string sha = sha256_hex(text);
+    detail::sqlite::Use q(statements_.upsert_journal);
+    q->bind(1, run_id);
+    q->bind(2, entry.iteration);
+    q->bind(3, entry.position);
+    q->bind(4, text);
+    q->bind(5, sha);
+    rc = q->step();
+    if (rc != SQLITE_DONE) return sqlite_error(rc, "cannot journal an action of run '" + run_id + "'");
+  }
+  rc = tx.commit();
+  if (rc != SQLITE_OK) return sqlite_error(rc, "cannot commit the journal of run '" + run_id + "'");
+  return success();
+}
+
+inline result<void> SqliteStore::do_append_events(std::string const& run_id, std::vector<Event> const& events) {
+  detail::sqlite::Transaction tx(db_);
+  int rc = tx.begin_write();
+  if (rc != SQLITE_OK) return sqlite_error(rc, "cannot begin a transaction");
+  std::int64_t seq = 0;
+  {
+    // MAX(seq) is one step down the (run_id, seq) key, however many events the run has.
+    detail::sqlite::Use q(statements_.next_event_seq);
+    q->bind(1, run_id);
+    rc = q->step();
+    if (rc != SQLITE_ROW) return sqlite_error(rc, "cannot number the events of run '" + run_id + "'");
+    seq = q->int64(0);
+  }
+  if (seq == 0) {  // no events yet: the run itself may be missing
+    BOOST_OUTCOME_TRY(auto stored, stored_counts(run_id));
+    if (!stored) return missing(run_id);
+  }
+  for (auto const& e : events) {
+    auto what = [&] { return "event " + std::string(e.kind) + " of run '" + run_id + "'"; };
+    if (!std::isfinite(e.ts))
+      return Error{Errc::store_failed, what() + " has a time that is not a finite number; nothing was written"};
+    BOOST_OUTCOME_TRY(std::string fields, detail::sqlite_store::finite_text(e.fields, what));
+    std::string sha = sha256_hex(fields);
+    detail::sqlite::Use q(statements_.insert_event);
+    q->bind(1, run_id);
+    q->bind(2, seq++);
+    q->bind(3, e.ts);
+    q->bind(4, e.kind);
+    q->bind(5, fields);
+    q->bind(6, sha);
+    rc = q->step();
+    if (rc != SQLITE_DONE) return sqlite_error(rc, "cannot append events to run '" + run_id + "'");
+  }
+  rc = tx.commit();
+  if (rc != SQLITE_OK) return sqlite_error(rc, "cannot commit the events of run '" + run_id + "'");
+  return success();
+}
+
+// ---------------------------------------------------------------------------
+// Reading
+
+inline result<json::value> SqliteStore::verified(std::string_view text, std::string_view sha256,
+                                                 std::string const& run_id, std::string_view where) {
+  if (sha256_hex(text) != sha256) return corrupt(run_id, where, "integrity check failed (SHA-256 mismatch)");
+  boost::system::error_code ec;
+  json::value v = parser_.parse(text, ec);
+  if (ec) return corrupt(run_id, where, "not valid JSON (" + ec.message() + ")");
+  return v;
+}
+
+inline result<State> SqliteStore::do_load(std::string const& run_id) {
+  // One read transaction: a consistent snapshot even while another process writes.
+  detail::sqlite::Transaction tx(db_);
+  int rc = tx.begin_read();
+  if (rc != SQLITE_OK) return sqlite_error(rc, "cannot begin a read transaction");
+
+  State state;
+  StoredCounts counts;
+  {
+    detail::sqlite::Use q(statements_.select_head);
+    q->bind(1, run_id);
+    rc = q->step();
+    if (rc == SQLITE_DONE) return missing(run_id);
+    if (rc != SQLITE_ROW) return sqlite_error(rc, "cannot read run '" + run_id + "'");
+    counts = {static_cast<std::uint64_t>(q->int64(2)), static_cast<std::uint64_t>(q->int64(3)),
+              static_cast<std::uint64_t>(q->int64(4))};
+    BOOST_OUTCOME_TRY(json::value head, verified(q->text(0), q->text(1), run_id, "runs row (head)"));
+    auto* obj = head.if_object();
+    if (!obj) return corrupt(run_id, "runs row (head)", "not a JSON object");
+    // Checked before conversion: a newer layout may not convert at all.
+    auto const* version = obj->if_contains("schema_version");
+    if (!version || !version->is_int64()) return corrupt(run_id, "runs row (head)", "no schema_version");
+    if (version->get_int64() != state_schema_version)
+      return Error{Errc::state_version_unsupported,
+                   "SQLite store '" + path_text_ + "', run '" + run_id + "' has state schema version " +
+                       std::to_string(version->get_int64()) + "; this build of leash reads version " +
+                       std::to_string(state_schema_version)};
+    for (char const* history : {"iterations", "artifacts", "failed_approaches", "in_flight"})
+      if (!obj->contains(history)) obj->emplace(history, json::array());
+    auto converted = json::try_value_to<State>(head);
+    if (!converted) return corrupt(run_id, "runs row (head)", "not a State (" + converted.error().message() + ")");
+    state = std::move(*converted);
+    if (state.run_id != run_id) return corrupt(run_id, "runs row (head)", "the head names run '" + state.run_id + "'");
+  }
+
+  // Rows keyed 0..count-1, each verified and converted; `where` names the row.
+  auto read_history = [&](detail::sqlite::Statement& select, std::uint64_t count, std::string_view table,
+                          auto& out, auto&& convert) -> result<void> {
+    out.reserve(count);
+    detail::sqlite::Use q(select);
+    q->bind(1, run_id);
+    std::uint64_t expected = 0;
+    while ((rc = q->step()) == SQLITE_ROW) {
+      auto key = static_cast<std::uint64_t>(q->int64(0));
+      std::string where = std::string(table) + " row " + std::to_string(key);
+      if (key != expected)
+        return corrupt(run_id, std::string(table) + " row " + std::to_string(expected), "missing");
+      if (key >= count)
+        return corrupt(run_id, where, "past the " + std::to_string(count) + " rows the run's head records");
+      BOOST_OUTCOME_TRY(convert(q->text(1), q->text(2), where, out));
+      ++expected;
+    }
+    if (rc != SQLITE_DONE) return sqlite_error(rc, "cannot read " + std::string(table) + " of run '" + run_id + "'");
+    if (expected != count) return corrupt(run_id, std::string(table) + " row " + std::to_string(expected), "missing");
+    return success();
+  };
+  auto from_json = [&](std::string_view text, std::string_view sha, std::string const& where,
+                       auto& out) -> result<void> {
+    BOOST_OUTCOME_TRY(json::value v, verified(text, sha, run_id, where));
+    using Record = typename std::decay_t<decltype(out)>::value_type;
+    auto record = json::try_value_to<Record>(v);
+    if (!record) return corrupt(run_id, where, "not a valid record (" + record.error().message() + ")");
+    out.push_back(std::move(*record));
+    return success();
+  };
+  auto as_text = [&](std::string_view text, std::string_view sha, std::string const& where,
+                     std::vector<std::string>& out) -> result<void> {
+    if (sha256_hex(text) != sha) return corrupt(run_id, where, "integrity check failed (SHA-256 mismatch)");
+    out.emplace_back(text);
+    return success();
+  };
+  BOOST_OUTCOME_TRY(read_history(statements_.select_iterations, counts.iterations, "iterations", state.iterations,
+                                 from_json));
+  BOOST_OUTCOME_TRY(read_history(statements_.select_artifacts, counts.artifacts, "artifacts", state.artifacts,
+                                 from_json));
+  BOOST_OUTCOME_TRY(read_history(statements_.select_failed_approaches, counts.failed_approaches,
+                                 "failed_approaches", state.failed_approaches, as_text));
+
+  {
+    detail::sqlite::Use q(statements_.select_journal);
+    q->bind(1, run_id);
+    q->bind(2, counts.iterations);
+    while ((rc = q->step()) == SQLITE_ROW) {
+      std::string where = "action_journal row (iteration " + std::to_string(q->int64(0)) + ", position " +
+                          std::to_string(q->int64(1)) + ")";
+      BOOST_OUTCOME_TRY(from_json(q->text(2), q->text(3), where, state.in_flight));
+    }
+    if (rc != SQLITE_DONE) return sqlite_error(rc, "cannot read the journal of run '" + run_id + "'");
+  }
+  tx.commit();  // a read transaction: nothing to lose if this fails
+  return state;
+}
+
+inline result<json::array> SqliteStore::do_load_events(std::string const& run_id) {
+  detail::sqlite::Transaction tx(db_);
+  int rc = tx.begin_read();
+  if (rc != SQLITE_OK) return sqlite_error(rc, "cannot begin a read transaction");
+  BOOST_OUTCOME_TRY(auto stored, stored_counts(run_id));
+  if (!stored) return missing(run_id);
+
+  json::array out;
+  detail::sqlite::Use q(statements_.select_events);
+  q->bind(1, run_id);
+  while ((rc = q->step()) == SQLITE_ROW) {
+    std::string where = "events row " + std::to_string(q->int64(0));
+    BOOST_OUTCOME_TRY(json::value fields, verified(q->text(3), q->text(4), run_id, where));
+    if (!fields.is_object()) return corrupt(run_id, where, "fields are not a JSON object");
+    // Event::to_json's shape and key order: ts, kind, then the fields.
+    json::object e;
+    e.reserve(fields.get_object().size() + 2);
+    e["ts"] = q->real(1);
+    e["kind"] = q->text(2);
+    for (auto& kv : fields.get_object()) e[kv.key()] = std::move(kv.value());
+    out.push_back(std::move(e));
+  }
+  if (rc != SQLITE_DONE) return sqlite_error(rc, "cannot read the events of run '" + run_id + "'");
+  tx.commit();
+  return out;
+}
+
+inline result<std::vector<RunSummary>> SqliteStore::do_list_runs() {
+  std::vector<RunSummary> out;
+  detail::sqlite::Use q(statements_.select_runs);
+  int rc;
+  while ((rc = q->step()) == SQLITE_ROW) {
+    RunSummary r;
+    r.run_id = q->text(0);
+    r.goal = q->text(1);
+    if (!q->is_null(2)) {
+      r.status = status_from_string(q->text(2));
+      if (!r.status) return corrupt(r.run_id, "runs row", "unknown status '" + std::string(q->text(2)) + "'");
+    }
+    r.reason = q->text(3);
+    r.iterations = static_cast<std::uint64_t>(q->int64(4));
+    r.created_at = q->real(5);
+    r.updated_at = q->real(6);
+    out.push_back(std::move(r));
+  }
+  if (rc != SQLITE_DONE) return sqlite_error(rc, "cannot list runs");
+  return out;
+}
+
+}  // namespace leash
+
+#endif
