@@ -16,6 +16,9 @@
 // Each bench runs in a child process of its own, so its peak RSS
 // (getrusage ru_maxrss) is its own and not the largest of the run so far.
 #include <leash/leash.hpp>
+#include <leash/store/open.hpp>
+
+#include <stdlib.h>
 
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -27,6 +30,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <iostream>
@@ -161,6 +165,9 @@ struct Spec {
   std::optional<Target> target = std::nullopt;
   bool reference = false;    ///< comparable with tightloop §6's first row
   bool diagnostic = false;   ///< run only when named with --only
+  /// Empty: the memory store. Else "sqlite" or "file" (fsync per record) or
+  /// "file-async", on a fresh directory under the system temp dir.
+  std::string store = {};
 };
 
 std::vector<Spec> const& specs() {
@@ -179,6 +186,17 @@ std::vector<Spec> const& specs() {
       {.name = "loop_overhead_bare_100k",
        .what = "100000 iterations, inline tool, no trace sink, no events in the store",
        .n = 100000, .memory_sink = false, .store_events = false},
+      {.name = "loop_overhead_sqlite",
+       .what = "as loop_overhead_memory on a SQLite store (WAL, synchronous=NORMAL: survives kill -9)",
+       .n = 1000, .target = Target{50.0, 1.2}, .store = "sqlite"},
+      {.name = "loop_overhead_sqlite_100k", .what = "as loop_overhead_sqlite at 100000 iterations",
+       .n = 100000, .target = Target{50.0, 1.2}, .store = "sqlite"},
+      {.name = "loop_overhead_file",
+       .what = "as loop_overhead_memory on a file store (durability=sync: fdatasync per record)",
+       .n = 1000, .store = "file"},
+      {.name = "loop_overhead_file_100k",
+       .what = "as loop_overhead_memory on a file store at 100000 iterations (durability=async: survives kill -9)",
+       .n = 100000, .target = Target{50.0, 1.2}, .store = "file-async"},
       // Diagnostics (only with --only): which part of tracing costs what.
       {.name = "diag_sink_only_100k", .what = "100000 iterations, MemorySink, no events in the store",
        .n = 100000, .store_events = false, .diagnostic = true},
@@ -251,11 +269,33 @@ json::object run_bench(Spec const& spec) {
   o.trace_to_store = spec.store_events;
   if (spec.memory_sink) o.trace_sinks.push_back(sink);
 
+  // A durable store lives in a fresh directory, removed afterwards.
+  std::filesystem::path store_dir;
+  leash::AnyStore store;
+  if (!spec.store.empty()) {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "leash-bench-XXXXXX").string();
+    if (!::mkdtemp(tmpl.data())) return json::object{{"bench", spec.name}, {"error", "mkdtemp failed"}};
+    store_dir = tmpl;
+    std::string store_spec = spec.store == "sqlite" ? "sqlite:" + (store_dir / "runs.db").string()
+                             : spec.store == "file" ? "file:" + store_dir.string()
+                                                    : "file:" + store_dir.string() + "?durability=async";
+    auto opened = leash::open_store(store_spec);
+    if (opened.has_error()) return json::object{{"bench", spec.name}, {"error", opened.error().what()}};
+    store = std::move(opened).value();
+  }
+  struct RemoveDir {
+    std::filesystem::path p;
+    ~RemoveDir() {
+      std::error_code ignored;
+      if (!p.empty()) std::filesystem::remove_all(p, ignored);
+    }
+  } remove_dir{store_dir};
+
   using Tools = leash::ToolSet<ToolT>;
   using Agent = leash::Loop<BenchPlanner, Tools>;
   auto agent = std::make_unique<Agent>("count to " + std::to_string(spec.n), BenchPlanner(spec.render, chars),
                                        Tools(ToolT{counter}), leash::DefaultPolicies{}, leash::ExitList<>{},
-                                       leash::AnyStore{}, std::move(o));
+                                       store, std::move(o));
 
   long rss_before = current_rss_kb();
   std::uint64_t allocs_before = allocations;
@@ -320,6 +360,14 @@ json::object run_bench(Spec const& spec) {
   out["trace_events"] = events;
   if (spec.render) out["rendered_chars"] = *chars;
   out["tool"] = spec.pooled ? "blocking (pool)" : "non_blocking (inline)";
+  out["store"] = spec.store.empty() ? "memory" : spec.store;
+  if (!store_dir.empty()) {
+    std::uintmax_t bytes = 0;
+    std::error_code ec;
+    for (auto const& f : std::filesystem::recursive_directory_iterator(store_dir, ec))
+      if (f.is_regular_file(ec)) bytes += f.file_size(ec);
+    out["store_bytes"] = bytes;
+  }
   out["what"] = spec.what;
   if (spec.target) {
     bool met_us = ok && per_iter_us <= spec.target->us_per_iter;
@@ -329,6 +377,12 @@ json::object run_bench(Spec const& spec) {
     out["met_us_per_iter"] = met_us;
     out["met_ratio"] = met_ratio;
   }
+  if (spec.store == "file" || spec.store == "sqlite")
+    out["reference_state_file"] = json::object{
+        {"source", "tightloop §6, with state file and trace file (rewrites the whole state every iteration)"},
+        {"us_per_iter", json::array{24000, 27000}},
+        {"first100_us", json::array{2800, 3000}},
+        {"last100_us", json::array{44600, 45700}}};
   if (spec.reference)
     out["reference"] = json::object{{"source", "tightloop §6, in memory, default policies, varying argument"},
                                     {"us_per_iter", json::array{760, 1100}},
