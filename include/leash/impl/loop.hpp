@@ -20,6 +20,11 @@ inline std::string token_id(std::string_view token) { return digest(token); }
 
 inline double round3(double v) { return std::round(v * 1000.0) / 1000.0; }
 
+template <class S>
+concept records_with_events = requires(S& s, State const& st, std::vector<Event> ev) {
+  s.append_iteration_with_events(st, std::move(ev));
+};
+
 inline json::value metric_json(std::optional<MetricSnapshot> const& m) {
   return m ? json::value_from(*m) : json::value(nullptr);
 }
@@ -770,11 +775,23 @@ boost::asio::awaitable<std::optional<LoopResult>> Loop<P, TS, PL, EL, S>::record
   });
 
   sync_elapsed();
-  auto stored = co_await store_.append_iteration(state_);
-  if (stored.has_error())
-    co_return co_await finish(Status::error, "could not record iteration " + std::to_string(rec.index) +
-                                                 ": " + stored.error().what());
-  co_await flush_events();
+  if constexpr (detail::records_with_events<S>) {
+    // One write for the iteration and its events where the store can (SQLite: one transaction).
+    std::size_t capacity = store_events_.capacity();
+    std::vector<Event> batch = std::move(store_events_);
+    store_events_.clear();
+    store_events_.reserve(capacity);
+    auto stored = co_await store_.append_iteration_with_events(state_, std::move(batch));
+    if (stored.has_error())
+      co_return co_await finish(Status::error, "could not record iteration " + std::to_string(rec.index) +
+                                                   ": " + stored.error().what());
+  } else {
+    auto stored = co_await store_.append_iteration(state_);
+    if (stored.has_error())
+      co_return co_await finish(Status::error, "could not record iteration " + std::to_string(rec.index) +
+                                                   ": " + stored.error().what());
+    co_await flush_events();
+  }
   co_return std::nullopt;
 }
 

@@ -20,6 +20,7 @@ class MemoryStore final : public StoreInterface {
   task<State> load(std::string run_id) override;
   task<void> append_events(std::string run_id, std::vector<Event> events) override;
   task<json::array> load_events(std::string run_id) override;
+  task<void> append_iteration_with_events(State const& s, std::vector<Event> events) override;
   task<std::vector<RunSummary>> list_runs() override;
 
  private:
@@ -77,6 +78,21 @@ inline auto MemoryStore::append_iteration(State const& s) -> task<void> {
   merge(it->second.state, s);
   std::erase_if(it->second.journal, [&](JournaledAction const& j) { return j.iteration < s.iterations.size(); });
   it->second.updated_at = Tracer::now();
+  co_return success();
+}
+
+inline auto MemoryStore::append_iteration_with_events(State const& s, std::vector<Event> events) -> task<void> {
+  std::lock_guard lock(mutex_);
+  auto it = runs_.find(s.run_id);
+  if (it == runs_.end()) co_return missing(s.run_id);
+  merge(it->second.state, s);
+  std::erase_if(it->second.journal, [&](JournaledAction const& j) { return j.iteration < s.iterations.size(); });
+  it->second.updated_at = Tracer::now();
+  auto& kept = it->second.events;
+  if (kept.empty())
+    kept = std::move(events);
+  else
+    kept.insert(kept.end(), std::make_move_iterator(events.begin()), std::make_move_iterator(events.end()));
   co_return success();
 }
 

@@ -90,6 +90,8 @@ class SqliteStore final : public StoreInterface {
   task<State> load(std::string run_id) override;
   /// Appends the batch in one transaction, numbered after the run's last event.
   task<void> append_events(std::string run_id, std::vector<Event> events) override;
+  /// The iteration and its events in one transaction (one commit per iteration).
+  task<void> append_iteration_with_events(State const& s, std::vector<Event> events) override;
   /// Every event of the run in order, each as Event::to_json() makes it.
   task<json::array> load_events(std::string run_id) override;
   /// One line per run, newest first (from the runs table; records are not read).
@@ -134,10 +136,12 @@ class SqliteStore final : public StoreInterface {
 
   // The synchronous bodies of the awaitable members; each runs under mutex_.
   result<void> do_create_run(State const& s);
-  result<void> do_append(State const& s);
+  result<void> do_append(State const& s, std::vector<Event> const* events = nullptr);
   result<void> do_journal(std::string const& run_id, std::vector<JournaledAction> const& entries);
   result<State> do_load(std::string const& run_id);
   result<void> do_append_events(std::string const& run_id, std::vector<Event> const& events);
+  /// Inserts `events` after the run's last one; inside the caller's transaction.
+  result<void> write_events(std::string const& run_id, std::vector<Event> const& events);
   result<json::array> do_load_events(std::string const& run_id);
   result<std::vector<RunSummary>> do_list_runs();
 

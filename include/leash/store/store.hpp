@@ -24,6 +24,9 @@
 //   append_events(std::string run_id, std::vector<Event>)  (the batch is moved in)
 //   load_events(std::string run_id) -> json::array          each Event::to_json()
 //   list_runs() -> std::vector<RunSummary>   newest first
+// and optionally
+//   append_iteration_with_events(State const&, std::vector<Event>)
+//                                            both in one write; the loop uses it when present
 //
 // A store that finds its data corrupt, truncated or tampered returns
 // Errc::state_corrupt; data written by a newer leash, Errc::state_version_unsupported;
@@ -68,6 +71,15 @@ class StoreInterface {
   virtual task<State> load(std::string run_id) = 0;
   virtual task<void> append_events(std::string run_id, std::vector<Event> events) = 0;
   virtual task<json::array> load_events(std::string run_id) = 0;
+  /// append_iteration, then append_events of the events that led to it. A
+  /// store that can do both in one write (one SQLite transaction) overrides
+  /// this; the loop calls it once per iteration.
+  virtual task<void> append_iteration_with_events(State const& s, std::vector<Event> events) {
+    auto stored = co_await append_iteration(s);
+    if (stored.has_error()) co_return stored.error();
+    if (events.empty()) co_return success();
+    co_return co_await append_events(s.run_id, std::move(events));
+  }
   virtual task<std::vector<RunSummary>> list_runs() = 0;
 };
 
@@ -116,6 +128,9 @@ class AnyStore {
     return impl_->append_events(std::move(run_id), std::move(events));
   }
   task<json::array> load_events(std::string run_id) { return impl_->load_events(std::move(run_id)); }
+  task<void> append_iteration_with_events(State const& s, std::vector<Event> events) {
+    return impl_->append_iteration_with_events(s, std::move(events));
+  }
   task<std::vector<RunSummary>> list_runs() { return impl_->list_runs(); }
 
   StoreInterface& get() noexcept { return *impl_; }

@@ -341,6 +341,10 @@ inline auto SqliteStore::load(std::string run_id) -> task<State> {
   co_return detail::sqlite_store::guarded(mutex_, path_text_, [&] { return do_load(run_id); });
 }
 
+inline auto SqliteStore::append_iteration_with_events(State const& s, std::vector<Event> events) -> task<void> {
+  co_return detail::sqlite_store::guarded(mutex_, path_text_, [&] { return do_append(s, &events); });
+}
+
 inline auto SqliteStore::append_events(std::string run_id, std::vector<Event> events) -> task<void> {
   co_return detail::sqlite_store::guarded(mutex_, path_text_, [&] { return do_append_events(run_id, events); });
 }
@@ -450,7 +454,7 @@ inline result<void> SqliteStore::do_create_run(State const& s) {
   return success();
 }
 
-inline result<void> SqliteStore::do_append(State const& s) {
+inline result<void> SqliteStore::do_append(State const& s, std::vector<Event> const* events) {
   detail::sqlite::Transaction tx(db_);
   int rc = tx.begin_write();
   if (rc != SQLITE_OK) return sqlite_error(rc, "cannot begin a transaction");
@@ -469,6 +473,9 @@ inline result<void> SqliteStore::do_append(State const& s) {
     q->bind(2, static_cast<std::uint64_t>(s.iterations.size()));
     rc = q->step();
     if (rc != SQLITE_DONE) return sqlite_error(rc, "cannot retire the journal of run '" + s.run_id + "'");
+  }
+  if (events && !events->empty()) {
+    BOOST_OUTCOME_TRY(write_events(s.run_id, *events));
   }
   rc = tx.commit();
   if (rc != SQLITE_OK) return sqlite_error(rc, "cannot commit run '" + s.run_id + "'");
@@ -505,18 +512,23 @@ inline result<void> SqliteStore::do_append_events(std::string const& run_id, std
   detail::sqlite::Transaction tx(db_);
   int rc = tx.begin_write();
   if (rc != SQLITE_OK) return sqlite_error(rc, "cannot begin a transaction");
+  BOOST_OUTCOME_TRY(auto stored, stored_counts(run_id));
+  if (!stored) return missing(run_id);
+  BOOST_OUTCOME_TRY(write_events(run_id, events));
+  rc = tx.commit();
+  if (rc != SQLITE_OK) return sqlite_error(rc, "cannot commit the events of run '" + run_id + "'");
+  return success();
+}
+
+inline result<void> SqliteStore::write_events(std::string const& run_id, std::vector<Event> const& events) {
   std::int64_t seq = 0;
   {
     // MAX(seq) is one step down the (run_id, seq) key, however many events the run has.
     detail::sqlite::Use q(statements_.next_event_seq);
     q->bind(1, run_id);
-    rc = q->step();
+    int rc = q->step();
     if (rc != SQLITE_ROW) return sqlite_error(rc, "cannot number the events of run '" + run_id + "'");
     seq = q->int64(0);
-  }
-  if (seq == 0) {  // no events yet: the run itself may be missing
-    BOOST_OUTCOME_TRY(auto stored, stored_counts(run_id));
-    if (!stored) return missing(run_id);
   }
   for (auto const& e : events) {
     auto what = [&] { return "event " + std::string(e.kind) + " of run '" + run_id + "'"; };
@@ -531,11 +543,9 @@ inline result<void> SqliteStore::do_append_events(std::string const& run_id, std
     q->bind(4, e.kind);
     q->bind(5, fields);
     q->bind(6, sha);
-    rc = q->step();
+    int rc = q->step();
     if (rc != SQLITE_DONE) return sqlite_error(rc, "cannot append events to run '" + run_id + "'");
   }
-  rc = tx.commit();
-  if (rc != SQLITE_OK) return sqlite_error(rc, "cannot commit the events of run '" + run_id + "'");
   return success();
 }
 
