@@ -9,6 +9,7 @@
 #include <leash/exit.hpp>
 #include <leash/explain.hpp>
 #include <leash/json.hpp>
+#include <leash/llm.hpp>
 #include <leash/loop.hpp>
 #include <leash/loop_result.hpp>
 #include <leash/planner.hpp>
@@ -19,6 +20,7 @@
 #include <leash/state.hpp>
 #include <leash/status.hpp>
 #include <leash/store/memory.hpp>
+#include <leash/store/open.hpp>
 #include <leash/store/store.hpp>
 #include <leash/tool.hpp>
 #include <leash/toolset.hpp>
