@@ -3,7 +3,10 @@
 #ifndef LEASH_TEST_SUPPORT_HPP
 #define LEASH_TEST_SUPPORT_HPP
 
-#include <leash/leash.hpp>
+// The core only: the LLM module (Beast, TLS) and the durable stores are
+// heavy to compile, so the suites that need them include them themselves.
+#include <leash/loop.hpp>
+#include <leash/store/memory.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
