@@ -10,6 +10,7 @@
 // STORE is a store spec (sqlite:PATH, file:DIR). `approve` and `deny` only
 // record the decision in the store: the program that owns the tools runs (or
 // drops) the action on its next resume. This tool never runs an agent's tools.
+#include <leash/approval.hpp>
 #include <leash/explain.hpp>
 #include <leash/store/open.hpp>
 
@@ -17,7 +18,6 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
-#include <openssl/crypto.h>
 
 #include <cstdio>
 #include <ctime>
@@ -141,9 +141,7 @@ int decide(std::string const& spec, std::string const& run, std::string const& t
   leash::State s = std::move(loaded).value();
   if (!s.pending_approval) return fail(not_approvable, "run '" + run + "' has no pending approval");
   auto& p = *s.pending_approval;
-  std::string given = leash::sha256_hex(token);
-  if (given.size() != p.token_sha256.size() ||
-      CRYPTO_memcmp(given.data(), p.token_sha256.data(), given.size()) != 0)
+  if (!leash::token_matches(token, p.token_sha256))
     return fail(not_approvable, "the token does not match the pending request of run '" + run + "'");
   if (leash::Tracer::now() - p.created_at > p.ttl_s)
     return fail(not_approvable, "the request expired at " + local_time(p.created_at + p.ttl_s) +

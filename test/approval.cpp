@@ -198,4 +198,14 @@ BOOST_AUTO_TEST_CASE(headless_is_pending_with_its_ttl, *boost::unit_test::descri
   BOOST_TEST(short_lived.ttl_s().value() == 0.05);
 }
 
+BOOST_AUTO_TEST_CASE(token_matches_only_the_token_behind_the_stored_digest) {
+  std::string token = leash::new_approval_token();
+  std::string stored = leash::sha256_hex(token);
+  BOOST_TEST(leash::token_matches(token, stored));
+  BOOST_TEST(!leash::token_matches(token + "x", stored));
+  BOOST_TEST(!leash::token_matches(leash::new_approval_token(), stored));
+  BOOST_TEST(!leash::token_matches(token, stored.substr(0, 16)));  // a trace's token_id is not the digest
+  BOOST_TEST(!leash::token_matches("", stored));
+}
+
 BOOST_AUTO_TEST_SUITE_END()

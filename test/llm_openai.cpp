@@ -4,6 +4,8 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include "error_text.hpp"
+
 #include <leash/llm/sse.hpp>
 
 #include <string>
@@ -21,11 +23,7 @@ namespace openai = leash::llm::openai;
 
 json::value parse(std::string_view s) { return json::parse(s); }
 
-/// The error's text, or "" (BOOST_TEST evaluates its message even on success).
-template <class R>
-std::string why(R const& r) {
-  return r.has_error() ? r.error().what() : std::string();
-}
+using leash_test::why;
 
 json::array fix_schema() {
   return json::array{json::object{

@@ -4,6 +4,8 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include "error_text.hpp"
+
 #include <leash/llm/scripted.hpp>
 
 #include "support.hpp"
@@ -27,10 +29,7 @@ using leash_test::run_sync;
 
 static_assert(leash::Planner<LlmPlanner>);
 
-template <class R>
-std::string why(R const& r) {
-  return r.has_error() ? r.error().what() : std::string();
-}
+using leash_test::why;
 
 std::shared_ptr<ScriptedTransport> scripted(std::string const& jsonl, std::string model = "gpt-4o") {
   auto t = std::make_shared<ScriptedTransport>(leash::llm::parse_script(jsonl).value(), std::move(model));

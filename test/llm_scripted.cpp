@@ -3,6 +3,8 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include "error_text.hpp"
+
 #include "support.hpp"
 
 #include <cstdio>
@@ -22,10 +24,7 @@ using leash::llm::ScriptedTransport;
 using leash::llm::StreamDelta;
 using leash_test::run_sync;
 
-template <class R>
-std::string why(R const& r) {
-  return r.has_error() ? r.error().what() : std::string();
-}
+using leash_test::why;
 
 std::string const script =
     R"({"text": "Fixing a.", "tool_calls": [{"name": "fix", "args": {"name": "a"}, "id": "c1"}], "usage": {"input_tokens": 50, "output_tokens": 10}, "model": "gpt-4o"})"

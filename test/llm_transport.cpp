@@ -5,6 +5,8 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include "error_text.hpp"
+
 #include <leash/llm.hpp>
 
 #include "http_server.hpp"
@@ -40,10 +42,7 @@ using leash_test::run_sync;
 
 std::string const key = "sk-leash-test-SECRET-7f3a9c";
 
-template <class R>
-std::string why(R const& r) {
-  return r.has_error() ? r.error().what() : std::string();
-}
+using leash_test::why;
 
 /// Fast retries: tests stay quick and deterministic.
 TransportOptions fast(std::string api_key = key) {

@@ -23,7 +23,6 @@ using GateFix = RequireApproval<ToolNamed<"fix">>;
 using Gated = Loop<ScriptedPlanner, FixTools, PolicyList<GateFix>>;
 using Plain = Loop<ScriptedPlanner, FixTools, PolicyList<>>;
 
-template <class L>
 LoopResult ok(result<LoopResult> r) {
   BOOST_REQUIRE_MESSAGE(r.has_value(), "failed: " << (r.has_error() ? r.error().what() : ""));
   return std::move(r).value();
@@ -50,10 +49,24 @@ State stored(AnyStore store, std::string const& id) {
 /// Pauses a gated `fix t1` on env {t1}; returns the run id and the token.
 std::pair<std::string, std::string> pause(AnyStore store, std::shared_ptr<Env> env, double ttl = 3600) {
   Gated first("g", ScriptedPlanner{fix_call("t1")}, FixTools{Fix{env}}, {}, {}, store, headless(env, nullptr, ttl));
-  auto r = ok<Gated>(first.run());
+  auto r = ok(first.run());
   BOOST_REQUIRE(to_string(r.status) == "AWAITING_APPROVAL");
   BOOST_REQUIRE(r.approval_token.has_value());
   return {r.run_id, *r.approval_token};
+}
+
+/// What a process killed inside `fix name` (the first call of `iteration`,
+/// planned for 50 + 10 tokens) leaves in the journal: a start, no result.
+JournaledAction started_fix(std::uint64_t iteration, std::string name) {
+  JournaledAction j;
+  j.iteration = iteration;
+  j.tool = "fix";
+  j.args = json::object{{"name", name}};
+  j.fingerprint = "fp-" + name;
+  j.plan_text = "fix " + name;
+  j.input_tokens = 50;
+  j.output_tokens = 10;
+  return j;
 }
 
 /// A fix tool with another description: same name, another schema.
@@ -94,7 +107,7 @@ BOOST_AUTO_TEST_CASE(budget_exhausted_run_resumes_with_extended_limit) {
       auto opts = env_options(env);
       opts.limits.token_limit = 120;
       Plain first("g", ScriptedPlanner{fix_call("a"), fix_call("b")}, FixTools{Fix{env}}, {}, {}, store, opts);
-      auto r = ok<Plain>(first.run());
+      auto r = ok(first.run());
       BOOST_TEST(to_string(r.status) == "BUDGET_EXHAUSTED");
       BOOST_TEST(r.resumable);
       BOOST_TEST(env->snapshot() == (std::set<std::string>{"b", "c"}));
@@ -103,7 +116,7 @@ BOOST_AUTO_TEST_CASE(budget_exhausted_run_resumes_with_extended_limit) {
                   store, env_options(env));
       ResumeOptions ro;
       ro.extend.token_limit = 10000;
-      auto done = ok<Plain>(again.resume(r.run_id, ro));
+      auto done = ok(again.resume(r.run_id, ro));
       BOOST_TEST(to_string(done.status) == "SUCCESS");
       BOOST_TEST(env->snapshot().empty());
       // leash never makes a planner call the budget cannot cover, so the first
@@ -132,7 +145,7 @@ BOOST_AUTO_TEST_CASE(headless_pause_then_resume_with_token_runs_the_action) {
       auto sink = std::make_shared<MemorySink>();
       ScriptedPlanner never{fix_call("zz")};
       Gated again("g", never, FixTools{Fix{env}}, {}, {}, store, headless(env, sink));
-      auto done = ok<Gated>(again.resume(id, answer(token, true)));
+      auto done = ok(again.resume(id, answer(token, true)));
       BOOST_TEST(to_string(done.status) == "SUCCESS");
       BOOST_TEST(env->snapshot().empty());
       BOOST_TEST(done.iterations == 3u);
@@ -156,13 +169,13 @@ BOOST_AUTO_TEST_CASE(changed_precondition_reissues_the_approval) {
       AnyStore store = kind.make();
       auto env = make_env({"t1", "t2"});
       Gated first("g", ScriptedPlanner{fix_call("t1")}, FixTools{Fix{env}}, {}, {}, store, headless(env));
-      auto paused = ok<Gated>(first.run());
+      auto paused = ok(first.run());
       BOOST_REQUIRE(paused.approval_token.has_value());
       { std::lock_guard lock(env->mutex); env->failing.erase("t2"); }  // someone else fixed t2
 
       auto sink = std::make_shared<MemorySink>();
       Gated again("g", ScriptedPlanner{fix_call("zz")}, FixTools{Fix{env}}, {}, {}, store, headless(env, sink));
-      auto r = ok<Gated>(again.resume(paused.run_id, answer(*paused.approval_token, true)));
+      auto r = ok(again.resume(paused.run_id, answer(*paused.approval_token, true)));
       BOOST_TEST(to_string(r.status) == "AWAITING_APPROVAL");
       BOOST_REQUIRE(r.approval_token.has_value());
       BOOST_TEST(*r.approval_token != *paused.approval_token);
@@ -181,7 +194,7 @@ BOOST_AUTO_TEST_CASE(changed_precondition_reissues_the_approval) {
       auto stale = third.resume(paused.run_id, answer(*paused.approval_token, true));
       BOOST_REQUIRE(stale.has_error());
       BOOST_TEST((stale.error() == Errc::approval_token_mismatch));
-      auto done = ok<Gated>(third.resume(paused.run_id, answer(*r.approval_token, true)));
+      auto done = ok(third.resume(paused.run_id, answer(*r.approval_token, true)));
       BOOST_TEST(to_string(done.status) == "SUCCESS");
       BOOST_TEST(env->snapshot().empty());
     }
@@ -199,7 +212,7 @@ BOOST_AUTO_TEST_CASE(expired_approval_is_pending_expired_then_replans) {
       std::this_thread::sleep_for(std::chrono::milliseconds(120));
       auto sink = std::make_shared<MemorySink>();
       Gated again("g", ScriptedPlanner{fix_call("t1")}, FixTools{Fix{env}}, {}, {}, store, headless(env, sink));
-      auto r = ok<Gated>(again.resume(id, answer("not-the-token", true)));
+      auto r = ok(again.resume(id, answer("not-the-token", true)));
       BOOST_TEST(to_string(r.status) == "PENDING_EXPIRED");
       BOOST_TEST(r.resumable);
       BOOST_TEST(r.reason.find("expired after") != std::string::npos);
@@ -209,7 +222,7 @@ BOOST_AUTO_TEST_CASE(expired_approval_is_pending_expired_then_replans) {
 
       // No approval needed any more: the loop plans again (and is gated again).
       Gated third("g", ScriptedPlanner{fix_call("t1")}, FixTools{Fix{env}}, {}, {}, store, headless(env));
-      auto replanned = ok<Gated>(third.resume(id));
+      auto replanned = ok(third.resume(id));
       BOOST_TEST(to_string(replanned.status) == "AWAITING_APPROVAL");
       BOOST_TEST(third.planner().calls() == 1u);
     }
@@ -224,7 +237,7 @@ BOOST_AUTO_TEST_CASE(resume_with_denial_is_approval_denied) {
       auto env = make_env({"t1"});
       auto [id, token] = pause(store, env);
       Gated again("g", ScriptedPlanner{fix_call("t1")}, FixTools{Fix{env}}, {}, {}, store, headless(env));
-      auto r = ok<Gated>(again.resume(id, answer(token, false)));
+      auto r = ok(again.resume(id, answer(token, false)));
       BOOST_TEST(to_string(r.status) == "APPROVAL_DENIED");
       BOOST_TEST(r.reason == "denied via resume token");
       BOOST_TEST(r.iterations == 1u);
@@ -258,7 +271,7 @@ BOOST_AUTO_TEST_CASE(missing_or_wrong_token_is_a_typed_error_and_keeps_the_reque
       BOOST_REQUIRE(missing.has_error());
       BOOST_TEST((missing.error() == Errc::run_not_found));
       // The right token still works after the failed attempts.
-      BOOST_TEST(to_string(ok<Gated>(again.resume(id, answer(token, true))).status) == "SUCCESS");
+      BOOST_TEST(to_string(ok(again.resume(id, answer(token, true))).status) == "SUCCESS");
     }
   }
 }
@@ -277,7 +290,7 @@ BOOST_AUTO_TEST_CASE(decision_recorded_in_the_store_is_honoured) {
         BOOST_REQUIRE(run_sync(store.save_head(s)).has_value());
 
         Gated again("g", ScriptedPlanner{fix_call("t1")}, FixTools{Fix{env}}, {}, {}, store, headless(env));
-        auto r = ok<Gated>(again.resume(id));
+        auto r = ok(again.resume(id));
         BOOST_TEST(to_string(r.status) == (approve ? "SUCCESS" : "APPROVAL_DENIED"));
         BOOST_TEST(env->fix_calls == (approve ? 1 : 0));
         if (!approve) BOOST_TEST(r.reason == "denied by ops");
@@ -316,14 +329,14 @@ BOOST_AUTO_TEST_CASE(ceiling_before_the_approved_action_keeps_it_pending) {
       Gated again("g", ScriptedPlanner{fix_call("t1")}, FixTools{Fix{env}}, {}, {}, store, headless(env));
       ResumeOptions tight = answer(token, true);
       tight.extend.max_iterations = 1;  // one iteration is already recorded
-      auto r = ok<Gated>(again.resume(id, tight));
+      auto r = ok(again.resume(id, tight));
       BOOST_TEST(to_string(r.status) == "BUDGET_EXHAUSTED");
       BOOST_TEST(env->fix_calls == 0);
       BOOST_TEST(stored(store, id).pending_approval.has_value());
 
       ResumeOptions room = answer(token, true);
       room.extend.max_iterations = 10;
-      BOOST_TEST(to_string(ok<Gated>(again.resume(id, room)).status) == "SUCCESS");
+      BOOST_TEST(to_string(ok(again.resume(id, room)).status) == "SUCCESS");
       BOOST_TEST(env->fix_calls == 1);
     }
   }
@@ -347,12 +360,12 @@ BOOST_AUTO_TEST_CASE(multi_call_plan_resumes_the_gated_call_and_the_rest) {
       three.text = "fix all three";
       for (auto n : {"a", "b", "c"}) three.tool_calls.push_back(ToolCall{{}, "fix", json::object{{"name", n}}});
       GateB first("g", ScriptedPlanner{three}, FixTools{Fix{env}}, {}, {}, store, headless(env));
-      auto paused = ok<GateB>(first.run());
+      auto paused = ok(first.run());
       BOOST_REQUIRE(paused.approval_token.has_value());
       BOOST_TEST(env->snapshot() == (std::set<std::string>{"b", "c"}));
 
       GateB again("g", ScriptedPlanner{fix_call("zz")}, FixTools{Fix{env}}, {}, {}, store, headless(env));
-      auto done = ok<GateB>(again.resume(paused.run_id, answer(*paused.approval_token, true)));
+      auto done = ok(again.resume(paused.run_id, answer(*paused.approval_token, true)));
       BOOST_TEST(to_string(done.status) == "SUCCESS");
       BOOST_TEST(env->snapshot().empty());
       State s = stored(store, paused.run_id);
@@ -373,17 +386,17 @@ BOOST_AUTO_TEST_CASE(stored_limits_apply_unless_extended) {
       auto opts = env_options(env);
       opts.limits.max_iterations = 1;
       Plain first("g", ScriptedPlanner{fix_call("a")}, FixTools{Fix{env}}, {}, {}, store, opts);
-      auto r = ok<Plain>(first.run());
+      auto r = ok(first.run());
       BOOST_TEST(to_string(r.status) == "BUDGET_EXHAUSTED");
 
       // The constructor's limits (20 iterations) do not apply to a resumed run.
       Plain again("g", ScriptedPlanner{fix_call("b")}, FixTools{Fix{env}}, {}, {}, store, env_options(env));
-      auto same = ok<Plain>(again.resume(r.run_id));
+      auto same = ok(again.resume(r.run_id));
       BOOST_TEST(to_string(same.status) == "BUDGET_EXHAUSTED");
       BOOST_TEST(same.iterations == 1u);
       ResumeOptions more;
       more.extend.max_iterations = 10;
-      BOOST_TEST(to_string(ok<Plain>(again.resume(r.run_id, more)).status) == "SUCCESS");
+      BOOST_TEST(to_string(ok(again.resume(r.run_id, more)).status) == "SUCCESS");
       BOOST_TEST(stored(store, r.run_id).config.max_iterations == 10u);
     }
   }
@@ -399,7 +412,7 @@ BOOST_AUTO_TEST_CASE(artifact_drift_needs_the_allow_flag) {
       opts.limits.verbatim_window = 1;
       opts.limits.max_iterations = 3;
       Plain first("g", ScriptedPlanner{fix_call("zz")}, FixTools{Fix{env}}, {}, {}, store, opts);
-      auto r = ok<Plain>(first.run());
+      auto r = ok(first.run());
       BOOST_REQUIRE(!stored(store, r.run_id).artifacts.empty());
 
       auto with_summarizer = env_options(env);
@@ -412,7 +425,7 @@ BOOST_AUTO_TEST_CASE(artifact_drift_needs_the_allow_flag) {
       ResumeOptions allow;
       allow.allow_artifact_drift = true;
       allow.extend.max_iterations = 10;
-      BOOST_TEST(to_string(ok<Plain>(again.resume(r.run_id, allow)).status) == "SUCCESS");
+      BOOST_TEST(to_string(ok(again.resume(r.run_id, allow)).status) == "SUCCESS");
     }
   }
 }
@@ -426,7 +439,7 @@ BOOST_AUTO_TEST_CASE(schema_change_needs_the_allow_flag) {
       auto opts = env_options(env);
       opts.limits.max_iterations = 1;
       Plain first("g", ScriptedPlanner{fix_call("zz")}, FixTools{Fix{env}}, {}, {}, store, opts);
-      auto r = ok<Plain>(first.run());
+      auto r = ok(first.run());
 
       using V2 = Loop<ScriptedPlanner, ToolSet<FixV2>, PolicyList<>>;
       V2 again("g", ScriptedPlanner{fix_call("a")}, ToolSet<FixV2>{FixV2{{env}}}, {}, {}, store, env_options(env));
@@ -436,7 +449,7 @@ BOOST_AUTO_TEST_CASE(schema_change_needs_the_allow_flag) {
       BOOST_REQUIRE(changed.has_error());
       BOOST_TEST((changed.error() == Errc::schema_changed));
       more.allow_schema_change = true;
-      BOOST_TEST(to_string(ok<V2>(again.resume(r.run_id, more)).status) == "SUCCESS");
+      BOOST_TEST(to_string(ok(again.resume(r.run_id, more)).status) == "SUCCESS");
     }
   }
 }
@@ -451,18 +464,9 @@ BOOST_AUTO_TEST_CASE(started_call_without_result_becomes_uncertain) {
       auto opts = env_options(env);
       opts.limits.max_iterations = 1;
       Plain first("g", ScriptedPlanner{fix_call("a")}, FixTools{Fix{env}}, {}, {}, store, opts);
-      auto r = ok<Plain>(first.run());
+      auto r = ok(first.run());
       // What a process killed inside `fix b` of iteration 1 leaves behind.
-      JournaledAction started;
-      started.iteration = 1;
-      started.position = 0;
-      started.tool = "fix";
-      started.args = json::object{{"name", "b"}};
-      started.fingerprint = "fp-b";
-      started.plan_text = "fix b";
-      started.input_tokens = 50;
-      started.output_tokens = 10;
-      BOOST_REQUIRE(run_sync(store.journal(r.run_id, {started})).has_value());
+      BOOST_REQUIRE(run_sync(store.journal(r.run_id, {started_fix(1, "b")})).has_value());
       BOOST_TEST(stored(store, r.run_id).in_flight.size() == 1u);
 
       auto sink = std::make_shared<MemorySink>();
@@ -470,7 +474,7 @@ BOOST_AUTO_TEST_CASE(started_call_without_result_becomes_uncertain) {
       Plain again("g", ScriptedPlanner{fix_call("b")}, FixTools{Fix{env}}, {}, {}, store, again_opts);
       ResumeOptions more;
       more.extend.max_iterations = 10;
-      auto done = ok<Plain>(again.resume(r.run_id, more));
+      auto done = ok(again.resume(r.run_id, more));
       BOOST_TEST(to_string(done.status) == "SUCCESS");
       BOOST_TEST(env->fix_calls == 2);  // a, then b once more by a new plan — never by the recovery
       State s = stored(store, r.run_id);
@@ -502,18 +506,14 @@ BOOST_AUTO_TEST_CASE(idempotent_call_without_result_is_run_again) {
       opts.limits.max_iterations = 1;
       Idem first("g", ScriptedPlanner{fix_call("a")}, ToolSet<IdempotentFix>{IdempotentFix{{env}}}, {}, {}, store,
                  opts);
-      auto r = ok<Idem>(first.run());
-      JournaledAction started;
-      started.iteration = 1;
-      started.tool = "fix";
-      started.args = json::object{{"name", "b"}};
-      BOOST_REQUIRE(run_sync(store.journal(r.run_id, {started})).has_value());
+      auto r = ok(first.run());
+      BOOST_REQUIRE(run_sync(store.journal(r.run_id, {started_fix(1, "b")})).has_value());
 
       Idem again("g", ScriptedPlanner{fix_call("zz")}, ToolSet<IdempotentFix>{IdempotentFix{{env}}}, {}, {}, store,
                  env_options(env));
       ResumeOptions more;
       more.extend.max_iterations = 10;
-      auto done = ok<Idem>(again.resume(r.run_id, more));
+      auto done = ok(again.resume(r.run_id, more));
       BOOST_TEST(to_string(done.status) == "SUCCESS");
       BOOST_TEST(again.planner().calls() == 0u);  // the recovery finished the job
       State s = stored(store, r.run_id);
@@ -539,7 +539,7 @@ BOOST_AUTO_TEST_CASE(a_call_is_journaled_before_it_runs) {
       Loop<ScriptedPlanner, ToolSet<Probe>, PolicyList<>> loop("g", ScriptedPlanner{two},
                                                                ToolSet<Probe>{Probe{store, id, seen}}, {}, {}, *store,
                                                                opts);
-      ok<decltype(loop)>(loop.run());
+      ok(loop.run());
       // Seen by the second call: the first call finished, the second started.
       BOOST_REQUIRE_EQUAL(seen->size(), 2u);
       BOOST_TEST((*seen)[0].result.has_value());

@@ -4,11 +4,11 @@
 #define LEASH_TEST_STORE_KINDS_HPP
 
 #include <leash/store/memory.hpp>
-#if !defined(LEASH_TEST_MEMORY_ONLY) && __has_include(<leash/store/file.hpp>)
+#if __has_include(<leash/store/file.hpp>)
 #include <leash/store/file.hpp>
 #define LEASH_TEST_HAS_FILE_STORE 1
 #endif
-#if !defined(LEASH_TEST_MEMORY_ONLY) && defined(LEASH_HAS_SQLITE)
+#ifdef LEASH_HAS_SQLITE
 #include <leash/store/sqlite.hpp>
 #define LEASH_TEST_HAS_SQLITE_STORE 1
 #endif

@@ -75,6 +75,10 @@ class ApprovalRunner {
 /// A fresh approval token: 128 bits from OpenSSL's CSPRNG, base64url (22 chars).
 std::string new_approval_token();
 
+/// Whether `token` is the one whose SHA-256 (hex) a pending approval stored;
+/// compared in constant time, so a guess learns nothing from the timing.
+bool token_matches(std::string_view token, std::string_view token_sha256);
+
 /// digest(tool + canonical args + state version): binds an approval to one action.
 std::string action_hash(std::string_view tool, json::object const& args, std::uint64_t state_version);
 

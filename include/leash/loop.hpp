@@ -207,6 +207,8 @@ class Loop {
   result<std::string> observe() noexcept;
   result<std::optional<MetricSnapshot>> measure(std::string const& observation) noexcept;
   boost::asio::awaitable<void> flush_events();
+  /// The events buffered for the store, handed over; the buffer keeps its capacity.
+  std::vector<Event> take_store_events();
   void announce();
 
   Planner_ planner_;

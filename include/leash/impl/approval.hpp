@@ -1,6 +1,8 @@
 #ifndef LEASH_IMPL_APPROVAL_HPP
 #define LEASH_IMPL_APPROVAL_HPP
 
+#include <openssl/crypto.h>
+
 #include <openssl/rand.h>
 
 #include <algorithm>
@@ -65,6 +67,12 @@ inline boost::asio::awaitable<ApprovalOutcome> CallbackApprovalRunner::decide(Ap
   co_return ApprovalOutcome{ApprovalDecision::denied, "callback timed out after " +
                                                           detail::format_number(timeout_.count()) +
                                                           "s (deny-on-timeout)"};
+}
+
+inline bool token_matches(std::string_view token, std::string_view token_sha256) {
+  std::string given = sha256_hex(token);
+  return given.size() == token_sha256.size() &&
+         CRYPTO_memcmp(given.data(), token_sha256.data(), given.size()) == 0;
 }
 
 inline CliApprovalRunner::CliApprovalRunner() : in_(&std::cin), out_(&std::cerr) {}

@@ -4,8 +4,6 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 
-#include <openssl/crypto.h>
-
 #include <cmath>
 #include <exception>
 #include <iostream>
@@ -267,9 +265,7 @@ auto Loop<P, TS, PL, EL, S>::settle_pending(ResumeOptions const& options)
   bool approved = false;
   std::string note;
   if (options.approval) {
-    std::string given = sha256_hex(options.approval->token);
-    if (given.size() != p.token_sha256.size() ||
-        CRYPTO_memcmp(given.data(), p.token_sha256.data(), given.size()) != 0)
+    if (!token_matches(options.approval->token, p.token_sha256))
       co_return Error{Errc::approval_token_mismatch,
                       "the approval token does not match the pending request of run '" + state_.run_id + "'"};
     approved = options.approval->approved;
@@ -777,11 +773,7 @@ boost::asio::awaitable<std::optional<LoopResult>> Loop<P, TS, PL, EL, S>::record
   sync_elapsed();
   if constexpr (detail::records_with_events<S>) {
     // One write for the iteration and its events where the store can (SQLite: one transaction).
-    std::size_t capacity = store_events_.capacity();
-    std::vector<Event> batch = std::move(store_events_);
-    store_events_.clear();
-    store_events_.reserve(capacity);
-    auto stored = co_await store_.append_iteration_with_events(state_, std::move(batch));
+    auto stored = co_await store_.append_iteration_with_events(state_, take_store_events());
     if (stored.has_error())
       co_return co_await finish(Status::error, "could not record iteration " + std::to_string(rec.index) +
                                                    ": " + stored.error().what());
@@ -796,13 +788,18 @@ boost::asio::awaitable<std::optional<LoopResult>> Loop<P, TS, PL, EL, S>::record
 }
 
 template <class P, class TS, class PL, class EL, class S>
-boost::asio::awaitable<void> Loop<P, TS, PL, EL, S>::flush_events() {
-  if (store_events_.empty()) co_return;
+std::vector<Event> Loop<P, TS, PL, EL, S>::take_store_events() {
   std::size_t capacity = store_events_.capacity();
   std::vector<Event> batch = std::move(store_events_);
   store_events_.clear();
   store_events_.reserve(capacity);  // the next iteration emits about as many
-  auto stored = co_await store_.append_events(state_.run_id, std::move(batch));
+  return batch;
+}
+
+template <class P, class TS, class PL, class EL, class S>
+boost::asio::awaitable<void> Loop<P, TS, PL, EL, S>::flush_events() {
+  if (store_events_.empty()) co_return;
+  auto stored = co_await store_.append_events(state_.run_id, take_store_events());
   if (stored.has_error()) warnings_.push_back("events not stored: " + stored.error().what());
 }
 

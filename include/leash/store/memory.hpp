@@ -33,6 +33,9 @@ class MemoryStore final : public StoreInterface {
   };
   /// Copies what may change in place; appends what grew since the last write.
   static void merge(State& stored, State const& s);
+  /// append_iteration's work, under the lock: merge, retire the journal, stamp.
+  static void record(Run& run, State const& s);
+  static void add_events(Run& run, std::vector<Event>& events);
   Error missing(std::string const& id) const {
     return Error{Errc::run_not_found, "no run '" + id + "' in the memory store"};
   }
@@ -71,13 +74,25 @@ inline auto MemoryStore::create_run(State const& s) -> task<void> {
   co_return success();
 }
 
+inline void MemoryStore::record(Run& run, State const& s) {
+  merge(run.state, s);
+  std::erase_if(run.journal, [&](JournaledAction const& j) { return j.iteration < s.iterations.size(); });
+  run.updated_at = Tracer::now();
+}
+
+inline void MemoryStore::add_events(Run& run, std::vector<Event>& events) {
+  if (run.events.empty())
+    run.events = std::move(events);
+  else
+    run.events.insert(run.events.end(), std::make_move_iterator(events.begin()),
+                      std::make_move_iterator(events.end()));
+}
+
 inline auto MemoryStore::append_iteration(State const& s) -> task<void> {
   std::lock_guard lock(mutex_);
   auto it = runs_.find(s.run_id);
   if (it == runs_.end()) co_return missing(s.run_id);
-  merge(it->second.state, s);
-  std::erase_if(it->second.journal, [&](JournaledAction const& j) { return j.iteration < s.iterations.size(); });
-  it->second.updated_at = Tracer::now();
+  record(it->second, s);
   co_return success();
 }
 
@@ -85,14 +100,8 @@ inline auto MemoryStore::append_iteration_with_events(State const& s, std::vecto
   std::lock_guard lock(mutex_);
   auto it = runs_.find(s.run_id);
   if (it == runs_.end()) co_return missing(s.run_id);
-  merge(it->second.state, s);
-  std::erase_if(it->second.journal, [&](JournaledAction const& j) { return j.iteration < s.iterations.size(); });
-  it->second.updated_at = Tracer::now();
-  auto& kept = it->second.events;
-  if (kept.empty())
-    kept = std::move(events);
-  else
-    kept.insert(kept.end(), std::make_move_iterator(events.begin()), std::make_move_iterator(events.end()));
+  record(it->second, s);
+  add_events(it->second, events);
   co_return success();
 }
 
@@ -132,11 +141,7 @@ inline auto MemoryStore::append_events(std::string run_id, std::vector<Event> ev
   std::lock_guard lock(mutex_);
   auto it = runs_.find(run_id);
   if (it == runs_.end()) co_return missing(run_id);
-  auto& kept = it->second.events;
-  if (kept.empty())
-    kept = std::move(events);
-  else
-    kept.insert(kept.end(), std::make_move_iterator(events.begin()), std::make_move_iterator(events.end()));
+  add_events(it->second, events);
   co_return success();
 }
 
