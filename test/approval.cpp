@@ -66,16 +66,24 @@ using namespace test_approval;
 
 BOOST_AUTO_TEST_SUITE(approval)
 
-BOOST_AUTO_TEST_CASE(tokens_are_22_url_safe_chars_and_distinct) {
+// A token is a command-line argument (`leash approve STORE RUN TOKEN`): one
+// starting with '-' would be taken for an option, which once failed 1 run in 64.
+BOOST_AUTO_TEST_CASE(tokens_are_prefixed_url_safe_never_option_like_and_distinct) {
   std::set<std::string> seen;
-  for (int i = 0; i < 1000; ++i) {
+  std::set<char> first_random_chars;
+  for (int i = 0; i < 4000; ++i) {
     std::string t = leash::new_approval_token();
-    BOOST_TEST_REQUIRE(t.size() == 22u);
+    BOOST_TEST_REQUIRE(t.size() == 26u);
+    BOOST_TEST_REQUIRE(t.starts_with("lat_"));
     BOOST_TEST_REQUIRE(t.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") ==
                        std::string::npos);
+    first_random_chars.insert(t[4]);
     seen.insert(t);
   }
-  BOOST_TEST(seen.size() == 1000u);
+  BOOST_TEST(seen.size() == 4000u);
+  // The random part still uses the whole alphabet, '-' included, after the prefix.
+  BOOST_TEST(first_random_chars.count('-') == 1u);
+  BOOST_TEST(first_random_chars.size() == 64u);
 }
 
 BOOST_AUTO_TEST_CASE(action_hash_binds_tool_args_and_version) {

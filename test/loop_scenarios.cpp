@@ -295,7 +295,7 @@ BOOST_AUTO_TEST_CASE(headless_pause_awaits_approval_with_a_token) {
   BOOST_TEST(to_string(r.status) == "AWAITING_APPROVAL");
   BOOST_TEST(r.resumable);
   BOOST_REQUIRE(r.approval_token.has_value());
-  BOOST_TEST(r.approval_token->size() == 22u);
+  BOOST_TEST(r.approval_token->size() == 26u);
   BOOST_TEST(env->snapshot() == (std::set<std::string>{"t1"}));
   BOOST_TEST(r.iterations == 1u);
   auto const& pending = loop.state().pending_approval;

@@ -72,7 +72,11 @@ class ApprovalRunner {
   virtual std::optional<double> ttl_s() const { return std::nullopt; }
 };
 
-/// A fresh approval token: 128 bits from OpenSSL's CSPRNG, base64url (22 chars).
+/// What every approval token starts with.
+inline constexpr std::string_view approval_token_prefix = "lat_";
+
+/// A fresh approval token: `lat_` and 128 bits from OpenSSL's CSPRNG in
+/// base64url (22 chars), 26 chars in all.
 std::string new_approval_token();
 
 /// Whether `token` is the one whose SHA-256 (hex) a pending approval stored;

@@ -50,6 +50,8 @@ enum class Errc {
   llm_bad_response,        ///< the response is not what the protocol promises
   llm_response_too_large,  ///< the response passed the configured size cap
   tls_failed,              ///< TLS handshake or certificate verification failed
+  command_failed_to_start, ///< a command could not be started (not found, not executable, bad cwd)
+  path_escapes_root,       ///< a path resolves outside the directory a file tool is confined to
 };
 
 /// The category of leash::Errc ("leash").

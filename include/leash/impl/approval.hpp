@@ -20,8 +20,10 @@ inline std::string new_approval_token() {
     throw std::runtime_error("leash: OpenSSL RAND_bytes failed; cannot mint an approval token");
   static constexpr char alphabet[] =
       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string out;
-  out.reserve(22);
+  // The prefix makes a token recognisable to secret scanners and means it never
+  // starts with '-', which command-line parsers would take for an option.
+  std::string out(approval_token_prefix);
+  out.reserve(approval_token_prefix.size() + 22);
   std::uint32_t acc = 0;
   int bits = 0;
   for (unsigned char b : bytes) {

@@ -43,6 +43,8 @@ class error_category_impl final : public std::error_category {
       case Errc::llm_bad_response: return "malformed response from the model provider";
       case Errc::llm_response_too_large: return "model provider response too large";
       case Errc::tls_failed: return "TLS handshake or certificate verification failed";
+      case Errc::command_failed_to_start: return "command could not be started";
+      case Errc::path_escapes_root: return "path escapes the root directory";
     }
     return "unknown leash error";
   }
