@@ -4,7 +4,9 @@
 #include "http_server.hpp"
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/test/unit_test.hpp>
 
 #include <atomic>
@@ -575,6 +577,138 @@ BOOST_AUTO_TEST_CASE(idle_pool_is_bounded)
   BOOST_TEST(server.connections() == 5u);
   BOOST_TEST(concurrent(io, http, server.url("/"), 3) == 3);
   BOOST_TEST(server.connections() == 6u);  // two parked connections reused, one new
+}
+
+BOOST_AUTO_TEST_CASE(connections_per_host_are_capped_and_requests_wait_in_line,
+                     *boost::unit_test::description("at most max_connections_per_host open; the rest queue and reuse them"))
+{
+  HttpServer server([](ReceivedRequest const&) {
+    Reply r = Reply::text("ok");
+    r.delay = 40ms;
+    return r;
+  });
+  auto o = quick();
+  o.max_connections_per_host = 2;
+  HttpClient http(o);
+  asio::io_context io;
+  auto start = std::chrono::steady_clock::now();
+  BOOST_TEST(concurrent(io, http, server.url("/"), 7) == 7);
+  auto took = std::chrono::steady_clock::now() - start;
+  BOOST_TEST(server.request_count() == 7u);
+  BOOST_TEST(server.connections() == 2u);  // seven requests over two connections
+  BOOST_TEST(took >= 4 * 40ms);           // in four rounds
+
+  // Without a cap, one connection per concurrent request.
+  o.max_connections_per_host = 0;
+  HttpClient uncapped(o);
+  HttpServer other(ok);
+  asio::io_context io2;
+  BOOST_TEST(concurrent(io2, uncapped, other.url("/"), 7) == 7);
+  BOOST_TEST(other.connections() == 7u);
+}
+
+BOOST_AUTO_TEST_CASE(a_slot_freed_by_a_closed_or_failed_connection_goes_to_the_next_in_line)
+{
+  // The server closes after each answer: each waiter opens a connection of its own.
+  HttpServer closing([](ReceivedRequest const&) {
+    Reply r = Reply::text("ok");
+    r.delay = 10ms;
+    r.keep_alive = false;
+    return r;
+  });
+  auto o = quick();
+  o.max_connections_per_host = 1;
+  HttpClient http(o);
+  asio::io_context io;
+  BOOST_TEST(concurrent(io, http, closing.url("/"), 4) == 4);
+  BOOST_TEST(closing.connections() == 4u);
+
+  // Connections that fail to open free their slot too: nobody waits forever.
+  std::string nowhere = "http://127.0.0.1:" + std::to_string(leash_test::unused_port()) + "/";
+  asio::io_context io2;
+  BOOST_TEST(concurrent(io2, http, nowhere, 4) == 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_request_cancelled_while_in_line_leaves_it,
+                     *boost::unit_test::description("no slot is lost to a waiter that went away"))
+{
+  using namespace asio::experimental::awaitable_operators;
+  HttpServer server([](ReceivedRequest const& r) {
+    Reply reply = Reply::text("ok");
+    if (r.target == "/slow") reply.delay = 150ms;
+    return reply;
+  });
+  auto o = quick();
+  o.max_connections_per_host = 1;
+  HttpClient http(o);
+  asio::io_context io;
+  bool slow_ok = false, gave_up = false, later_ok = false;
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        auto r = co_await http.request(get(server.url("/slow")));
+        slow_ok = r && r.value().body == "ok";
+      },
+      asio::detached);
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        asio::steady_timer timer(co_await asio::this_coro::executor, 20ms);
+        auto first = co_await (http.request(get(server.url("/queued"))) || timer.async_wait(asio::use_awaitable));
+        gave_up = first.index() == 1;
+        // In line behind /slow again, then served on the one connection.
+        auto r = co_await http.request(get(server.url("/later")));
+        later_ok = r && r.value().body == "ok";
+      },
+      asio::detached);
+  io.run();
+  BOOST_TEST(slow_ok);
+  BOOST_TEST(gave_up);
+  BOOST_TEST(later_ok);
+  BOOST_TEST(server.request_count() == 2u);  // /queued never went out
+  BOOST_TEST(server.connections() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(capped_client_shared_by_several_threads)
+{
+  HttpServer server(ok);
+  auto o = quick();
+  o.max_connections_per_host = 2;
+  HttpClient http(o);
+  asio::io_context io;
+  std::atomic<int> good{0};
+  for (int i = 0; i < 40; ++i)
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+          for (int k = 0; k < 3; ++k) {
+            auto r = co_await http.request(get(server.url("/")));
+            if (r && r.value().body == "ok") ++good;
+          }
+        },
+        asio::detached);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) threads.emplace_back([&] { io.run(); });
+  for (auto& t : threads) t.join();
+  BOOST_TEST(good.load() == 120);
+  BOOST_TEST(server.connections() <= 2u);
+}
+
+BOOST_AUTO_TEST_CASE(a_shared_request_is_sent_as_it_is_and_left_unchanged)
+{
+  HttpServer server(ok);
+  HttpClient http(quick());
+  auto shared = std::make_shared<HttpRequest const>(post(server.url("/v1"), std::string(100000, 'x')));
+  BOOST_TEST(drive(http.request(shared)).has_value());
+  BOOST_TEST(drive(http.request(shared)).has_value());  // a retry sends it again
+  BOOST_TEST(shared->body.size() == 100000u);
+  auto got = server.requests();
+  BOOST_TEST_REQUIRE(got.size() == 2u);
+  BOOST_TEST(got[0].body == shared->body);
+  BOOST_TEST(got[1].body == shared->body);
+  auto none = drive(http.request(std::shared_ptr<HttpRequest const>{}));
+  BOOST_TEST_REQUIRE(!none.has_value());
+  BOOST_TEST(none.error() == Errc::invalid_config);
 }
 
 BOOST_AUTO_TEST_CASE(client_may_go_before_its_requests)

@@ -118,7 +118,7 @@ BOOST_AUTO_TEST_CASE(no_reported_usage_is_charged_an_estimate) {
   // ScriptedTransport fills in usage for scripts without it; this stub does not.
   struct Bare final : leash::llm::TransportInterface {
     boost::asio::awaitable<leash::result<Completion>> complete(leash::llm::CompletionRequest const&) override {
-      co_return Completion{"done, all fixed", {}, {}, "m", "stop", "", ""};
+      co_return Completion{"done, all fixed", {}, {}, "m", "stop", "", "", 0, 0.0};
     }
     boost::asio::awaitable<leash::result<Completion>> stream(leash::llm::CompletionRequest const& r,
                                                              leash::llm::StreamCallback) override {

@@ -296,6 +296,74 @@ BOOST_AUTO_TEST_CASE(openai_compatible_request_and_response) {
   BOOST_TEST(json::parse(got[0].body).at("max_tokens") == 200);
 }
 
+BOOST_AUTO_TEST_CASE(openai_body_is_build_request_serialized_byte_for_byte,
+                     *boost::unit_test::description("the body is written directly, not via a json::value: same bytes"))
+{
+  using leash::llm::OpenAiTransport;
+  std::vector<CompletionRequest> requests;
+  requests.push_back(fix_request());
+  CompletionRequest full = fix_request();
+  full.messages.front().content = "quotes \" and \\ backslashes,\n\tcontrol \x01 chars, / slashes, UTF-8 \xc3\xa9 \xe2\x82\xac";
+  full.messages.push_back(ChatMessage{"assistant", "", {leash::ToolCall{"call_x", "fix", json::parse(R"({"name":"a\"b"})")},
+                                                         leash::ToolCall{"", "fix", json::string("{not json")},
+                                                         leash::ToolCall{"", "fix", nullptr}}, {}});
+  full.messages.push_back(ChatMessage{"tool", "fixed a", {}, "call_x"});
+  full.messages.push_back(ChatMessage{"tool", "no id", {}, {}});
+  full.messages.push_back(ChatMessage{"assistant", "said and called", {leash::ToolCall{"c2", "fix", json::object{}}}, {}});
+  full.temperature = 0.2;
+  full.max_tokens = 123456789;
+  requests.push_back(full);
+  for (std::string choice : {"none", "required", "", "fix"}) {
+    CompletionRequest r = full;
+    r.tool_choice = choice;
+    r.parallel_tool_calls = false;
+    r.temperature = 1e-7;
+    requests.push_back(r);
+  }
+  CompletionRequest no_tools = full;
+  no_tools.tools = json::array{};
+  no_tools.temperature.reset();
+  requests.push_back(no_tools);
+  CompletionRequest odd_tools = fix_request();
+  odd_tools.tools = json::array{json::object{{"name", "bare"}}, json::string("not a schema"),
+                                json::object{{"input_schema", json::object{{"type", "object"}}}, {"name", "late"}}};
+  requests.push_back(odd_tools);
+
+  for (auto provider : {"openai", "openai-compatible"}) {
+    OpenAiTransport t("some-model", "http://127.0.0.1:1/v1", "", fast(""), provider);
+    for (auto const& r : requests)
+      for (bool stream : {false, true}) {
+        auto expected = json::serialize(openai::build_request(r, "some-model", stream, t.max_tokens_field()));
+        BOOST_TEST(t.http_request(r, stream).body == expected);
+      }
+  }
+  // Anthropic's body goes through build_request, serialised into a body reserved once.
+  leash::llm::AnthropicTransport claude_t("claude-x", "http://127.0.0.1:1", "k", fast("k"));
+  for (auto const& r : requests)
+    for (bool stream : {false, true})
+      BOOST_TEST(claude_t.http_request(r, stream).body == json::serialize(anthropic::build_request(r, "claude-x", stream)));
+}
+
+BOOST_AUTO_TEST_CASE(json_strings_are_escaped_as_boost_json_does) {
+  auto same = [](std::string const& text) {
+    std::string ours;
+    leash::llm::detail::append_json_string(ours, text);
+    return ours == json::serialize(json::string(text));
+  };
+  std::string every;
+  for (int c = 0; c < 256; ++c) every.push_back(static_cast<char>(c));
+  BOOST_TEST(same(""));
+  BOOST_TEST(same(every));
+  // Each special byte at every position of a word, and runs around it.
+  for (char special : {'"', '\\', '\n', '\t', '\x01', '\x1f', '\0', '\x7f', '\xc3'})
+    for (std::size_t before = 0; before < 20; ++before)
+      for (std::size_t after : {0u, 1u, 7u, 8u, 9u, 23u}) {
+        std::string text = std::string(before, 'a') + special + std::string(after, 'b');
+        BOOST_TEST(same(text), "byte " << int(static_cast<unsigned char>(special)) << " after " << before);
+      }
+  for (std::size_t shift = 0; shift < 9; ++shift) BOOST_TEST(same(std::string(shift, ' ') + every + every));
+}
+
 BOOST_AUTO_TEST_CASE(openai_hosted_uses_max_completion_tokens_and_keeps_raw) {
   HttpServer server([](ReceivedRequest const&) { return Reply::json(openai_text("hello")); });
   auto o = fast();
@@ -466,6 +534,69 @@ BOOST_AUTO_TEST_CASE(rate_limited_with_retry_after_then_success) {
   BOOST_TEST(reply.value().text == "after the wait");
   BOOST_TEST(server.request_count() == 2u);
   BOOST_TEST(waited >= 150ms);  // the server's wait, not the 1 ms backoff
+}
+
+BOOST_AUTO_TEST_CASE(retries_are_counted_on_the_completion_and_in_the_llm_call_event) {
+  // 429 with Retry-After: 0 once, then 200.
+  std::atomic<int> n{0};
+  std::atomic<bool> slow{false};
+  HttpServer server([&](ReceivedRequest const&) {
+    if (n++ == 0) {
+      Reply r = openai_error(429, "rate_limit_exceeded", "Rate limit reached");
+      r.headers.emplace_back("Retry-After", slow ? "0.05" : "0");
+      return r;
+    }
+    return Reply::json(openai_call(R"({"name":"a"})", "call_a"));
+  });
+  auto reply = run_sync(compatible(server).complete(fix_request()));
+  BOOST_TEST_REQUIRE(reply.has_value(), why(reply));
+  BOOST_TEST(reply.value().retries == 1u);
+  BOOST_TEST(reply.value().retry_wait_s == 0.0);
+  BOOST_TEST_REQUIRE(server.request_count() == 2u);
+  BOOST_TEST(server.requests()[1].body == server.requests()[0].body);  // the same request, sent again
+
+  // No retry: zero; the server's wait is what was waited.
+  auto again = run_sync(compatible(server).complete(fix_request()));
+  BOOST_TEST_REQUIRE(again.has_value(), why(again));
+  BOOST_TEST(again.value().retries == 0u);
+  BOOST_TEST(again.value().retry_wait_s == 0.0);
+  n = 0;
+  slow = true;
+  auto patient = fast();
+  patient.retry.max_delay = 1000ms;  // Retry-After is capped at max_delay
+  auto waited = run_sync(compatible(server, patient).complete(fix_request()));
+  BOOST_TEST_REQUIRE(waited.has_value(), why(waited));
+  BOOST_TEST(waited.value().retries == 1u);
+  BOOST_TEST(waited.value().retry_wait_s == 0.05, boost::test_tools::tolerance(1e-9));
+
+  // Streamed, the same.
+  n = 0;
+  slow = false;
+  HttpServer streaming([&](ReceivedRequest const&) {
+    if (n++ == 0) {
+      Reply r = openai_error(503, "overloaded", "try again");
+      r.headers.emplace_back("Retry-After", "0");
+      return r;
+    }
+    return Reply::stream(pieces(openai_stream, 40));
+  });
+  auto streamed = run_sync(compatible(streaming).stream(fix_request(), {}));
+  BOOST_TEST_REQUIRE(streamed.has_value(), why(streamed));
+  BOOST_TEST(streamed.value().retries == 1u);
+
+  // Through LlmPlanner into the loop's llm.call event.
+  n = 0;
+  auto env = leash_test::make_env({"a"});
+  auto sink = std::make_shared<leash::MemorySink>();
+  Agent agent("fix the failing tests", leash::LlmPlanner(compatible(server)),
+              leash_test::FixTools{leash_test::Fix{env}}, {}, {}, {}, leash_test::env_options(env, sink));
+  auto r = agent.run();
+  BOOST_TEST_REQUIRE(r.has_value(), why(r));
+  BOOST_TEST((r.value().status == Status::success), r.value().reason);
+  auto calls = leash_test::events_of(*sink, "llm.call");
+  BOOST_TEST_REQUIRE(calls.size() == 1u);
+  BOOST_TEST(calls[0].fields.at("retries").to_number<std::uint64_t>() == 1u);
+  BOOST_TEST(calls[0].fields.at("retry_wait_s").to_number<double>() == 0.0);
 }
 
 BOOST_AUTO_TEST_CASE(server_error_then_success) {

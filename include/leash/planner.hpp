@@ -52,6 +52,11 @@ struct Plan {
   std::vector<ToolCall> tool_calls;
   Usage usage;
   std::string model_id;
+  /// Retries under this reply, for the `llm.call` event: attempts beyond the
+  /// first that the transport made (HTTP 429/5xx, timeouts, resets), and the
+  /// seconds it waited between them. 0 for a planner without a network.
+  unsigned retries = 0;
+  double retry_wait_s = 0.0;
 
   /// A reply with one call; the text defaults to "<tool> <args>".
   static Plan single_call(std::string tool, json::object args, std::string text = {},

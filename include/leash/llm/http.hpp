@@ -65,6 +65,13 @@ struct HttpOptions {
   std::size_t max_response_bytes = 16u << 20;
   bool verify_peer = true;  ///< chain and host name; off only for tests
   std::string ca_file;      ///< PEM, trusted besides the system store
+  /// Connections open at once per origin (per io_context): a request beyond
+  /// the cap waits, first come first served, for one to come free (reused if
+  /// it can be, else replaced by a new one). The wait has no deadline of its
+  /// own: connect_timeout and request_timeout start once a connection is had.
+  /// 0: no cap (each concurrent request opens a socket: mind the process's
+  /// file-descriptor limit).
+  std::size_t max_connections_per_host = 256;
   std::size_t max_idle_per_host = 8;  ///< idle keep-alive connections kept per origin; 0: none
   std::chrono::milliseconds idle_timeout{30000};  ///< an idle connection older than this is not reused
 };
@@ -75,6 +82,7 @@ inline HttpOptions to_http_options(TransportOptions const& t) {
   o.connect_timeout = t.connect_timeout;
   o.request_timeout = t.request_timeout;
   o.max_response_bytes = t.max_response_bytes;
+  o.max_connections_per_host = t.max_connections_per_host;
   o.verify_peer = t.verify_peer;
   o.ca_file = t.ca_file;
   return o;
@@ -91,7 +99,9 @@ inline HttpOptions to_http_options(TransportOptions const& t) {
 ///
 /// Keep-alive: connections are parked per (io_context, scheme, host, port) and
 /// reused; a parked connection the server closed before sending any byte of
-/// the response is replaced by a fresh one once, transparently. One client may
+/// the response is replaced by a fresh one once, transparently. At most
+/// HttpOptions::max_connections_per_host are open per (io_context, origin);
+/// further requests wait in line for one. One client may
 /// be shared by any number of coroutines, on any number of threads and
 /// io_contexts; it runs no thread of its own (host names are resolved by
 /// Asio's resolver, which does use a helper thread; IP literals skip it).
@@ -107,6 +117,10 @@ class HttpClient {
 
   /// Sends `request` and reads the whole response.
   boost::asio::awaitable<result<HttpResponse>> request(HttpRequest request);
+  /// The same, for a request the caller shares rather than hands over (to
+  /// send it again on a retry): its body, often the whole context, is sent
+  /// from where it is, not copied. It must not change until the call ends.
+  boost::asio::awaitable<result<HttpResponse>> request(std::shared_ptr<HttpRequest const> request);
 
   /// As request(), handing body bytes to `on_body` as they arrive (SSE), on
   /// the caller's executor; the returned response's body is then empty. Only a
@@ -117,6 +131,8 @@ class HttpClient {
   /// know the consumer already saw part of a reply.
   boost::asio::awaitable<result<HttpResponse>> request_streaming(
       HttpRequest request, std::function<void(std::string_view chunk)> on_body);
+  boost::asio::awaitable<result<HttpResponse>> request_streaming(
+      std::shared_ptr<HttpRequest const> request, std::function<void(std::string_view chunk)> on_body);
 
   HttpOptions const& options() const noexcept;
 

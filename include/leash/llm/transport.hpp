@@ -63,6 +63,11 @@ struct Completion {
   std::string finish_reason;  ///< normalised: "stop", "tool_calls", "length", "content_filter", or the provider's word
   std::string response_id;
   std::string raw_body;       ///< only with CompletionRequest::keep_raw
+  /// HTTP attempts beyond the first that this reply took (a retryable status,
+  /// a timeout, a reset: see RetryPolicy), and the seconds waited between
+  /// attempts (backoff or the server's Retry-After). 0 for the scripted transport.
+  unsigned retries = 0;
+  double retry_wait_s = 0.0;
 };
 
 /// A piece of a streamed reply, delivered as it arrives.
@@ -99,6 +104,9 @@ struct TransportOptions {
   std::chrono::milliseconds connect_timeout{10000};
   std::chrono::milliseconds request_timeout{120000};  ///< write + read of one attempt
   std::size_t max_response_bytes = 16u << 20;
+  /// Connections open at once to the provider, per io_context; more requests
+  /// than that wait in line for one (HttpOptions::max_connections_per_host). 0: no cap.
+  std::size_t max_connections_per_host = 256;
   /// TLS: verify the peer (certificate chain and host name) — on unless a
   /// test turns it off; extra CA file (PEM) trusted besides the system store.
   bool verify_peer = true;

@@ -13,6 +13,7 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include <chrono>
 #include <cstdlib>
 #include <exception>
 #include <functional>
@@ -33,6 +34,14 @@ struct ProtocolHooks {
 };
 
 inline bool is_success_status(unsigned status) { return status >= 200 && status < 300; }
+
+/// A reply's retries (Completion::retries, ::retry_wait_s) from the attempts behind it.
+inline void note_retries(Completion& c, RetryTrace const& trace) {
+  c.retries = trace.attempts.empty() ? 0u : static_cast<unsigned>(trace.attempts.size() - 1);
+  std::chrono::milliseconds waited{0};
+  for (auto const& a : trace.attempts) waited += a.delay;
+  c.retry_wait_s = std::chrono::duration<double>(waited).count();
+}
 
 /// `e` with `secret` blotted out of its message (a server may echo the key).
 inline Error scrubbed(Error e, std::string_view secret) {
@@ -76,7 +85,7 @@ inline std::optional<Error> final_status_error(ProtocolHooks const& hooks, HttpR
 /// One call's state, owned by the calling coroutine's frame.
 struct HttpCall {
   std::shared_ptr<HttpClient> http;
-  HttpRequest request;
+  std::shared_ptr<HttpRequest const> request;  // shared with each attempt, never copied
   ProtocolHooks hooks;
   std::string secret;                // the key, kept out of every message
   std::optional<Error> final_error;  // a status retrying cannot fix
@@ -95,7 +104,8 @@ inline boost::asio::awaitable<result<HttpResponse>> attempt_whole(HttpCall& call
 /// One completion over HTTP: send with retries, read the whole body, parse.
 inline boost::asio::awaitable<result<Completion>> complete_over_http(HttpCall& call, RetryPolicy const& policy,
                                                                      bool keep_raw) {
-  result<HttpResponse> outcome = co_await send_with_retries(policy, [&call] { return attempt_whole(call); });
+  RetryTrace trace;
+  result<HttpResponse> outcome = co_await send_with_retries(policy, [&call] { return attempt_whole(call); }, &trace);
   if (call.final_error) co_return scrubbed(*call.final_error, call.secret);
   if (outcome.has_error()) co_return from_transport(outcome.error(), call.hooks.provider, call.secret);
   HttpResponse const& response = outcome.value();
@@ -107,6 +117,7 @@ inline boost::asio::awaitable<result<Completion>> complete_over_http(HttpCall& c
     parsed.value().raw_body = response.body;
     redact(parsed.value().raw_body, call.secret);
   }
+  note_retries(parsed.value(), trace);
   co_return parsed;
 }
 
@@ -215,7 +226,8 @@ boost::asio::awaitable<result<HttpResponse>> attempt_stream(StreamCall<Assembler
 /// twice).
 template <class Assembler>
 boost::asio::awaitable<result<Completion>> stream_over_http(StreamCall<Assembler>& s, RetryPolicy const& policy) {
-  result<HttpResponse> outcome = co_await send_with_retries(policy, [&s] { return attempt_stream(s); });
+  RetryTrace trace;
+  result<HttpResponse> outcome = co_await send_with_retries(policy, [&s] { return attempt_stream(s); }, &trace);
   std::string const& secret = s.call.secret;
   if (s.broken) {
     Error e = *s.broken;
@@ -234,6 +246,7 @@ boost::asio::awaitable<result<Completion>> stream_over_http(StreamCall<Assembler
     done.value().raw_body = std::move(s.raw);
     redact(done.value().raw_body, secret);
   }
+  note_retries(done.value(), trace);
   co_return done;
 }
 

@@ -7,8 +7,11 @@
 #include <leash/error.hpp>
 #include <leash/json.hpp>
 
+#include <boost/json/serializer.hpp>
+
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <deque>
 #include <optional>
 #include <string>
@@ -154,6 +157,98 @@ inline std::string status_message(std::string_view provider, unsigned status, st
     m += snippet(message, 400);
   }
   return m;
+}
+
+/// `s` as a JSON string, appended to `out` with exactly Boost.JSON's escapes
+/// (`\"`, `\\`, `\b \f \n \r \t`, other control characters as `\u00xx`
+/// in lower-case hex; every other byte as it is), so the text is the one
+/// json::serialize writes. Boost.JSON's own serializer goes byte by byte
+/// after the first escape, and a rendered context has a newline every line:
+/// this one skips eight plain bytes at a time and copies runs.
+inline void append_json_string(std::string& out, std::string_view s) {
+  static constexpr char hex[] = "0123456789abcdef";
+  constexpr std::uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+  auto plain = [](unsigned char c) { return c >= 0x20 && c != '"' && c != '\\'; };
+  out.push_back('"');
+  char const* p = s.data();
+  char const* const end = p + s.size();
+  char const* run = p;
+  for (;;) {
+    // Eight bytes at a time while none is below 0x20, a quote or a backslash
+    // (the classic has-less / has-zero tests: exact as yes/no per word).
+    while (end - p >= 8) {
+      std::uint64_t w;
+      std::memcpy(&w, p, 8);
+      std::uint64_t const low = (w - ones * 0x20) & ~w & highs;
+      std::uint64_t const q = w ^ (ones * '"'), b = w ^ (ones * '\\');
+      if (low | ((q - ones) & ~q & highs) | ((b - ones) & ~b & highs)) break;
+      p += 8;
+    }
+    char const* const stop = end - p >= 8 ? p + 8 : end;
+    while (p < stop && plain(static_cast<unsigned char>(*p))) ++p;
+    if (p == end) break;
+    if (p == stop) continue;
+    out.append(run, static_cast<std::size_t>(p - run));
+    auto const c = static_cast<unsigned char>(*p++);
+    run = p;
+    out.push_back('\\');
+    switch (c) {
+      case '"': out.push_back('"'); break;
+      case '\\': out.push_back('\\'); break;
+      case '\b': out.push_back('b'); break;
+      case '\f': out.push_back('f'); break;
+      case '\n': out.push_back('n'); break;
+      case '\r': out.push_back('r'); break;
+      case '\t': out.push_back('t'); break;
+      default:
+        out.append("u00", 3);
+        out.push_back(hex[c >> 4]);
+        out.push_back(hex[c & 15]);
+    }
+  }
+  out.append(run, static_cast<std::size_t>(p - run));
+  out.push_back('"');
+}
+
+/// JSON text appended to a string, byte for byte as json::serialize writes
+/// it, without building a json::value first.
+class JsonAppender {
+ public:
+  explicit JsonAppender(std::string& out) : out_(out) {}
+  void raw(std::string_view s) { out_.append(s); }
+  void string(std::string_view s) { append_json_string(out_, s); }
+  void value(json::value const& v) {
+    sr_.reset(&v);
+    char buf[4096];
+    while (!sr_.done()) {
+      auto part = sr_.read(buf, sizeof buf);
+      out_.append(part.data(), part.size());
+    }
+  }
+  /// `"name":`
+  void key(std::string_view name) {
+    string(name);
+    out_.push_back(':');
+  }
+
+ private:
+  std::string& out_;
+  json::serializer sr_;
+};
+
+/// The size a request body of these messages will about have once written as
+/// JSON: their text, a quarter more for escapes (rendered iterations quote
+/// JSON), and room for the rest. Reserved up front, the body is written in one
+/// allocation instead of doubling its way up from 4 KiB.
+template <class Messages>
+std::size_t request_size_guess(Messages const& messages, std::size_t tools) {
+  std::size_t guess = 512 + 512 * tools;
+  for (auto const& m : messages) {
+    guess += 64 + m.content.size() + m.content.size() / 4;
+    for (auto const& c : m.tool_calls)
+      guess += 96 + c.name.size() + (c.args.is_string() ? c.args.get_string().size() : 64);
+  }
+  return guess;
 }
 
 }  // namespace leash::llm::detail

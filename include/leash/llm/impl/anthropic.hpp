@@ -407,14 +407,17 @@ inline HttpRequest AnthropicTransport::http_request(CompletionRequest const& req
   r.headers.emplace_back("Accept", stream ? "text/event-stream" : "application/json");
   r.headers.emplace_back("anthropic-version", options_.anthropic_version);
   if (!api_key_.empty()) r.headers.emplace_back("x-api-key", api_key_);
-  r.body = json::serialize(anthropic::build_request(request, model_, stream));
+  // json::serialize's bytes, into a body reserved once (not doubled up from 4 KiB).
+  json::value body = anthropic::build_request(request, model_, stream);
+  r.body.reserve(model_.size() + detail::request_size_guess(request.messages, request.tools.size()));
+  detail::JsonAppender(r.body).value(body);
   return r;
 }
 
 inline boost::asio::awaitable<result<Completion>> AnthropicTransport::complete(CompletionRequest const& request) {
   detail::HttpCall call;
   call.http = http_;
-  call.request = http_request(request, false);
+  call.request = std::make_shared<HttpRequest const>(http_request(request, false));
   call.hooks = detail::anthropic_hooks();
   call.secret = api_key_;
   result<Completion> done = co_await detail::complete_over_http(call, options_.retry, request.keep_raw);
@@ -425,7 +428,7 @@ inline boost::asio::awaitable<result<Completion>> AnthropicTransport::stream(Com
                                                                             StreamCallback on_delta) {
   detail::StreamCall<detail::AnthropicEvents> s;
   s.call.http = http_;
-  s.call.request = http_request(request, true);
+  s.call.request = std::make_shared<HttpRequest const>(http_request(request, true));
   s.call.hooks = detail::anthropic_hooks();
   s.call.secret = api_key_;
   s.make_assembler = [] { return detail::AnthropicEvents{}; };

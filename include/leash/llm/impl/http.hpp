@@ -24,6 +24,7 @@
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
+#include <boost/beast/http/span_body.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 
@@ -73,11 +74,14 @@ inline bool http_field_value(std::string_view s) noexcept {
 
 inline std::string ms_text(std::chrono::milliseconds d) { return std::to_string(d.count()) + " ms"; }
 
-using Request = http::request<http::string_body>;
+/// The body is a view of HttpRequest::body, which the call keeps alive: a
+/// request of tens of kilobytes is not copied on its way to the socket.
+using Request = http::request<http::span_body<char const>>;
 using BodyCallback = std::function<void(std::string_view)>;
 
-/// The request as it goes on the wire. Errors name a header, never its value.
-inline result<Request> build_request(HttpRequest& in, Url const& url) {
+/// The request as it goes on the wire (its body a view of `in`'s). Errors
+/// name a header, never its value.
+inline result<Request> build_request(HttpRequest const& in, Url const& url) {
   if (!http_token(in.method)) return Error(Errc::invalid_config, "invalid HTTP method");
   Request req;
   if (auto verb = http::string_to_verb(in.method); verb != http::verb::unknown)
@@ -100,7 +104,7 @@ inline result<Request> build_request(HttpRequest& in, Url const& url) {
   req.set(http::field::host, url.host_header());
   if (!has_agent) req.set(http::field::user_agent, "leash/0.1");
   if (!has_type && !in.body.empty()) req.set(http::field::content_type, "application/json");
-  req.body() = std::move(in.body);
+  req.body() = beast::span<char const>(in.body.data(), in.body.size());
   req.prepare_payload();
   return req;
 }
@@ -288,7 +292,8 @@ inline std::optional<std::string_view> HttpResponse::header(std::string_view nam
 struct HttpClient::impl {
   explicit impl(HttpOptions o)
       : options(std::move(o)),
-        pool(std::make_shared<detail::ConnectionPool>(options.max_idle_per_host, options.idle_timeout)) {}
+        pool(std::make_shared<detail::ConnectionPool>(options.max_idle_per_host, options.idle_timeout,
+                                                      options.max_connections_per_host)) {}
 
   HttpOptions options;
   std::shared_ptr<detail::ConnectionPool> pool;
@@ -395,7 +400,7 @@ struct HttpClient::impl {
     co_return std::move(conn);
   }
 
-  boost::asio::awaitable<result<HttpResponse>> run(HttpRequest request, detail::BodyCallback const* on_body) {
+  boost::asio::awaitable<result<HttpResponse>> run(HttpRequest const& request, detail::BodyCallback const* on_body) {
     namespace asio = boost::asio;
     auto url = detail::parse_url(request.url);
     if (!url) co_return url.error();
@@ -406,37 +411,47 @@ struct HttpClient::impl {
     auto& ctx = asio::query(ex, asio::execution::context_as<asio::execution_context&>);
     auto const key = std::string(url.value().tls ? "https://" : "http://") + url.value().origin();
 
+    // At most max_connections_per_host open to this origin on this context:
+    // beyond that, the request waits in line here for one to come free.
+    detail::ConnectionLease lease = co_await pool->acquire(ctx, key);
+    if (!lease) co_return Error(Errc::llm_unreachable, "cancelled while waiting for a connection to " + key);
+
     // A parked connection may have been closed by the server a moment ago; if
     // so, one fresh connection replaces it (no response byte was seen, so the
     // request did not get an answer on the old one).
     for (bool first = true;; first = false) {
-      std::unique_ptr<detail::HttpConnection> conn;
-      if (first) conn = pool->take(ctx, key);
-      bool const reused = conn != nullptr;
-      if (!conn) {
+      bool const reused = first && lease.conn != nullptr;
+      if (!lease.conn) {
         auto fresh = co_await connect(url.value());
-        if (!fresh) co_return fresh.error();
-        conn = std::move(fresh).value();
+        if (!fresh) co_return fresh.error();  // the lease frees its slot
+        lease.conn = std::move(fresh).value();
       }
+      detail::HttpConnection& conn = *lease.conn;
       // Not `c ? co_await a : co_await b`: GCC 12 mishandles the temporaries of
       // a co_await inside a conditional expression.
       detail::Exchange out;
-      if (conn->tls)
-        out = co_await detail::exchange(*conn->tls, *conn, req.value(), url.value(), options, on_body);
+      if (conn.tls)
+        out = co_await detail::exchange(*conn.tls, conn, req.value(), url.value(), options, on_body);
       else
-        out = co_await detail::exchange(*conn->plain, *conn, req.value(), url.value(), options, on_body);
-      if (out.stale && reused) continue;
-      if (out.reusable) pool->put(ctx, key, std::move(conn));
+        out = co_await detail::exchange(*conn.plain, conn, req.value(), url.value(), options, on_body);
+      if (out.stale && reused) {
+        lease.conn.reset();
+        continue;
+      }
+      lease.release(out.reusable);
       co_return std::move(out.outcome);
     }
   }
 
   /// run(), with anything thrown (allocation, a library precondition) turned
   /// into an Error: the client's promise is that nothing throws out.
-  static boost::asio::awaitable<result<HttpResponse>> guarded(std::shared_ptr<impl> self, HttpRequest request,
+  /// The request is shared, not copied: a transport keeps it for retries.
+  static boost::asio::awaitable<result<HttpResponse>> guarded(std::shared_ptr<impl> self,
+                                                              std::shared_ptr<HttpRequest const> request,
                                                               detail::BodyCallback on_body) {
+    if (!request) co_return Error(Errc::invalid_config, "HttpClient: no request");
     try {
-      co_return co_await self->run(std::move(request), on_body ? &on_body : nullptr);
+      co_return co_await self->run(*request, on_body ? &on_body : nullptr);
     } catch (std::exception const& e) {
       co_return Error(Errc::llm_unreachable, std::string("HTTP client failure: ") + e.what());
     }
@@ -450,12 +465,23 @@ inline HttpClient::~HttpClient() = default;
 // Named arguments only into the by-value parameters of a coroutine: GCC 12
 // at -O2 has been seen to destroy such a temporary twice.
 inline boost::asio::awaitable<result<HttpResponse>> HttpClient::request(HttpRequest request) {
+  auto shared = std::make_shared<HttpRequest const>(std::move(request));
+  return this->request(std::move(shared));
+}
+
+inline boost::asio::awaitable<result<HttpResponse>> HttpClient::request(std::shared_ptr<HttpRequest const> request) {
   detail::BodyCallback none;
   return impl::guarded(impl_, std::move(request), std::move(none));
 }
 
 inline boost::asio::awaitable<result<HttpResponse>> HttpClient::request_streaming(
     HttpRequest request, std::function<void(std::string_view chunk)> on_body) {
+  auto shared = std::make_shared<HttpRequest const>(std::move(request));
+  return request_streaming(std::move(shared), std::move(on_body));
+}
+
+inline boost::asio::awaitable<result<HttpResponse>> HttpClient::request_streaming(
+    std::shared_ptr<HttpRequest const> request, std::function<void(std::string_view chunk)> on_body) {
   if (!on_body) on_body = [](std::string_view) {};
   return impl::guarded(impl_, std::move(request), std::move(on_body));
 }

@@ -54,6 +54,8 @@ inline boost::asio::awaitable<result<Plan>> LlmPlanner::plan(PlanRequest const& 
   p.tool_calls = c.tool_calls;
   p.usage = c.usage;
   p.model_id = std::string(transport_.model_id());
+  p.retries = c.retries;
+  p.retry_wait_s = c.retry_wait_s;
   if (p.usage.input_tokens == 0 && p.usage.output_tokens == 0) {
     // No usage reported (some local servers): charge an estimate rather than nothing.
     std::size_t out = c.text.size();

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <string>
 
 namespace leash::llm {
@@ -147,7 +148,11 @@ inline std::chrono::milliseconds backoff_delay(RetryPolicy const& policy, unsign
 template <Attempt F>
 boost::asio::awaitable<result<HttpResponse>> send_with_retries(RetryPolicy policy, F attempt, RetryTrace* trace) {
   namespace asio = boost::asio;
-  std::mt19937_64 rng(policy.seed ? *policy.seed : std::random_device{}());
+  // Made on the first backoff only: a call that succeeds at once (nearly all
+  // of them) pays neither std::random_device nor the generator's setup, and
+  // the generator's 2.5 KB of state is not in the frame of every call parked
+  // awaiting a reply (thousands of loops at once).
+  std::unique_ptr<std::mt19937_64> rng;
   unsigned const attempts = std::max(1u, policy.max_attempts);
   for (unsigned i = 0;; ++i) {
     result<HttpResponse> outcome = co_await attempt();
@@ -170,7 +175,8 @@ boost::asio::awaitable<result<HttpResponse>> send_with_retries(RetryPolicy polic
       seen.delay = std::min(*asked, std::max(policy.max_delay, std::chrono::milliseconds(0)));
       seen.from_retry_after = true;
     } else {
-      seen.delay = backoff_delay(policy, i, rng);
+      if (!rng) rng = std::make_unique<std::mt19937_64>(policy.seed ? *policy.seed : std::random_device{}());
+      seen.delay = backoff_delay(policy, i, *rng);
     }
     auto const delay = seen.delay;
     if (trace) trace->attempts.push_back(std::move(seen));
