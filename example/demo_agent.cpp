@@ -2,7 +2,7 @@
 // makes a tiny world's failing tests pass.
 //
 // It shows, in order: tools as types, a rejected tool call fed back to the
-// model, a gated action approved by a callback, progress read from the trace
+// model, a gated action approved by a callback, progress lines from the trace
 // events, and the final report on why the loop stopped.
 //
 //   leash-demo [--quiet]      exit code 0 when the goal is reached, 1 otherwise
@@ -86,49 +86,6 @@ struct FailingTests {
   bool is_success(leash::MetricSnapshot const& m) const { return m.value == 0.0; }
 };
 
-// ---- Progress lines, from the loop's trace events --------------------------------
-
-/// Collects one iteration's events and prints a line when it ends. Sinks are
-/// how a program watches a loop: the same events go to files and stores.
-class ProgressPrinter {
- public:
-  void on(leash::Event const& e) {
-    auto const& f = e.fields;
-    if (e.kind == leash::event::iteration_start) {
-      metric_ = f.at("metric").is_object() ? f.at("metric").at("value").to_number<double>() : 0.0;
-      calls_.clear();
-      rejected_ = 0;
-    } else if (e.kind == leash::event::llm_call) {
-      // Price each call at its model (the scripted replies pretend to be Haiku).
-      cost_ += pricing_
-                   .estimate_cost(f.at("input_tokens").to_number<std::uint64_t>(),
-                                  f.at("output_tokens").to_number<std::uint64_t>(), f.at("model").as_string())
-                   .value_or(0.0);
-    } else if (e.kind == leash::event::plan_invalid) {
-      for (auto const& err : f.at("errors").as_array())
-        std::printf("  rejected call, fed back to the model: %s\n", err.as_string().c_str());
-      ++rejected_;
-    } else if (e.kind == leash::event::action_executed) {
-      calls_ += ' ' + std::string(f.at("tool").as_string()) + '[' + std::string(f.at("status").as_string()) + ']';
-    } else if (e.kind == leash::event::iteration_end) {
-      auto const& spent = f.at("accounting").as_object();
-      auto tokens = spent.at("spent_input_tokens").to_number<std::uint64_t>() +
-                    spent.at("spent_output_tokens").to_number<std::uint64_t>();
-      if (rejected_) calls_ += " (after " + std::to_string(rejected_) + " rejected)";
-      std::printf("iteration %llu | metric %g | calls:%s | tokens %llu | cost $%.4f\n",
-                  static_cast<unsigned long long>(f.at("index").to_number<std::uint64_t>()), metric_,
-                  calls_.empty() ? " none" : calls_.c_str(), static_cast<unsigned long long>(tokens), cost_);
-    }
-  }
-
- private:
-  leash::Pricing pricing_ = leash::default_pricing();
-  double metric_ = 0.0;
-  double cost_ = 0.0;
-  std::string calls_;
-  int rejected_ = 0;
-};
-
 int main(int argc, char** argv) {
   bool quiet = false;
   for (int i = 1; i < argc; ++i) {
@@ -174,11 +131,9 @@ int main(int argc, char** argv) {
     return true;
   });
 
-  if (!quiet) {
-    auto printer = std::make_shared<ProgressPrinter>();
-    options.trace_sinks.push_back(
-        std::make_shared<leash::CallbackSink>([printer](leash::Event const& e) { printer->on(e); }));
-  }
+  // Progress lines come from the loop's trace events: sinks are how a program
+  // watches a loop (the same events go to files and stores).
+  if (!quiet) options.trace_sinks.push_back(std::make_shared<leash::ProgressLineSink>(std::cout));
 
   // Everything fixed at compile time is a type: the planner, the tools, the
   // policies (default no-progress stop + approval before any quarantine), the

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -153,6 +154,34 @@ BOOST_AUTO_TEST_CASE(all_has_the_14_reference_kinds_and_action_uncertain) {
   std::vector<std::string> all(std::begin(leash::event::all), std::end(leash::event::all));
   BOOST_TEST(all == expected, boost::test_tools::per_element());
   BOOST_TEST(std::set<std::string>(all.begin(), all.end()).size() == 15u);
+}
+
+BOOST_AUTO_TEST_CASE(progress_lines_summarise_each_iteration_from_its_events) {
+  namespace bj = boost::json;
+  std::ostringstream out;
+  leash::ProgressLineSink sink(out);
+  auto ev = [&](std::string_view kind, bj::object fields) { sink.write(leash::Event{0.0, kind, std::move(fields)}); };
+  ev(leash::event::iteration_start,
+     {{"index", 0},
+      {"metric", bj::object{{"value", -1.0}, {"regression", true}, {"detail", bj::object{{"failing", bj::array{"a"}}}}}}});
+  ev(leash::event::llm_call, {{"input_tokens", 10}, {"output_tokens", 5}, {"cost_usd", 0.001}});
+  ev(leash::event::plan_invalid, {{"errors", bj::array{"args.name: expected string, got number"}}});
+  ev(leash::event::llm_call, {{"input_tokens", 20}, {"output_tokens", 5}, {"cost_usd", 0.002}});
+  ev(leash::event::action_executed, {{"tool", "fix"}, {"status", "ok"}});
+  ev(leash::event::action_executed, {{"tool", "edit"}, {"status", "error"}});
+  ev(leash::event::iteration_end, {{"index", 0}});
+  ev(leash::event::iteration_start, {{"index", 1}, {"metric", nullptr}});
+  ev(leash::event::iteration_end, {{"index", 1}});
+  BOOST_TEST(out.str() ==
+             "  rejected plan, errors fed back to the model:\n    args.name: expected string, got number\n"
+             "iteration 0 | metric -1 (1 failing) (REGRESSION) | calls: fix[ok] edit[error] | tokens 40 | cost $0.0030\n"
+             "iteration 1 | metric - | calls: none | tokens 40 | cost $0.0030\n");
+
+  std::ostringstream unpriced;
+  leash::ProgressLineSink plain(unpriced);
+  plain.write(leash::Event{0.0, leash::event::llm_call, {{"input_tokens", 1}, {"output_tokens", 1}, {"cost_usd", nullptr}}});
+  plain.write(leash::Event{0.0, leash::event::iteration_end, {{"index", 0}}});
+  BOOST_TEST(unpriced.str() == "iteration 0 | metric - | calls: none | tokens 2 | cost $?\n");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -36,9 +36,10 @@ constexpr std::string_view to_string(ApprovalDecision d) noexcept {
 class ApprovalRequest {
  public:
   ApprovalRequest(std::string token, std::string tool, json::object args, std::string reason,
-                  std::string action_hash, std::uint64_t state_version, double created_at, double ttl_s)
+                  std::string action_hash, std::uint64_t state_version, double created_at, double ttl_s,
+                  std::string preview = {})
       : token_(std::move(token)), tool_(std::move(tool)), args_(std::move(args)),
-        reason_(std::move(reason)), action_hash_(std::move(action_hash)),
+        reason_(std::move(reason)), action_hash_(std::move(action_hash)), preview_(std::move(preview)),
         state_version_(state_version), created_at_(created_at), ttl_s_(ttl_s) {}
 
   std::string const& token() const noexcept { return token_; }
@@ -46,6 +47,9 @@ class ApprovalRequest {
   json::object const& args() const noexcept { return args_; }
   std::string const& reason() const noexcept { return reason_; }
   std::string const& action_hash() const noexcept { return action_hash_; }
+  /// The tool's own rendering of the call for a person (a diff for an edit);
+  /// empty when the tool has none.
+  std::string const& preview() const noexcept { return preview_; }
   std::uint64_t state_version() const noexcept { return state_version_; }
   double created_at() const noexcept { return created_at_; }
   double ttl_s() const noexcept { return ttl_s_; }
@@ -53,7 +57,7 @@ class ApprovalRequest {
  private:
   std::string token_, tool_;
   json::object args_;
-  std::string reason_, action_hash_;
+  std::string reason_, action_hash_, preview_;
   std::uint64_t state_version_;
   double created_at_, ttl_s_;
 };

@@ -1,4 +1,5 @@
 // leash/leash.hpp — everything: include this, define tools as types, run a Loop.
+// Ready agents are included on their own: <leash/blueprint/testfix.hpp>.
 #ifndef LEASH_LEASH_HPP
 #define LEASH_LEASH_HPP
 
@@ -6,6 +7,7 @@
 #include <leash/budget.hpp>
 #include <leash/context.hpp>
 #include <leash/error.hpp>
+#include <leash/exec.hpp>
 #include <leash/exit.hpp>
 #include <leash/explain.hpp>
 #include <leash/json.hpp>

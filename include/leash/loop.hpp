@@ -197,7 +197,8 @@ class Loop {
   boost::asio::awaitable<std::optional<LoopResult>> record(IterationRecord it);
   boost::asio::awaitable<LoopResult> finish(Status status, std::string reason,
                                             std::optional<std::string> token = std::nullopt);
-  void account_call(Usage const& usage, std::string_view model);
+  /// Adds a call's usage to the metrics; its cost when known.
+  std::optional<double> account_call(Usage const& usage, std::string_view model);
   double elapsed() const;
   void sync_elapsed() { state_.metrics.elapsed_s = elapsed(); }
   std::optional<BudgetStop> ceiling() const {

@@ -19,6 +19,8 @@
 //                                               // of recording it `uncertain`
 //   void cleanup();                              // called (from the loop's thread) on timeout
 //   json::value fingerprint(args const&) const;  // what repetition detection compares
+//   std::string preview(args const&) const;      // what a person approving the call reads
+//                                               // (e.g. a diff); default: the JSON args
 //
 // See docs/concepts/Tool.md for the full requirement.
 #ifndef LEASH_TOOL_HPP
@@ -97,6 +99,9 @@ template <class T> concept declares_idempotent = requires {
 template <class T> concept has_cleanup = requires(T& t) { t.cleanup(); };
 template <class T> concept has_fingerprint = requires(T const& t, typename T::args const& a) {
   { t.fingerprint(a) } -> std::convertible_to<json::value>;
+};
+template <class T> concept has_preview = requires(T const& t, typename T::args const& a) {
+  { t.preview(a) } -> std::convertible_to<std::string>;
 };
 
 }  // namespace detail

@@ -100,6 +100,10 @@ class ToolSet {
   /// non-blocking tools inline. Never throws; every failure is in the outcome.
   boost::asio::awaitable<ToolOutcome> execute(call_type const& call, detail::ToolPool& pool);
 
+  /// What a person deciding on `call` should read: the tool's `preview(args)`
+  /// (a diff, a command line, …), or empty when it has none or it threw.
+  std::string preview(call_type const& call) const noexcept;
+
   /// The tool instance of type T (tools may carry runtime state, e.g. a root path).
   template <class T> T& get() noexcept { return std::get<T>(tools_); }
   template <class T> T const& get() const noexcept { return std::get<T>(tools_); }

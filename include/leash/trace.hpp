@@ -11,7 +11,9 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdint>
 #include <functional>
+#include <iosfwd>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -102,6 +104,31 @@ class MemorySink final : public TraceSink {
  private:
   mutable std::mutex mutex_;
   std::vector<Event> events_;
+};
+
+/// Prints one line per iteration as it ends, for people watching a run:
+///
+///   iteration 2 | metric 1 (1 failing) | calls: edit_file[ok] | tokens 3120 | cost $0.0011
+///
+/// The metric is the goal metric's value at the iteration's start (`-` when
+/// there is none; the count of its `detail.failing` list when it has one;
+/// `(REGRESSION)` when it says something got worse), calls are
+/// the executed actions with their status, tokens and cost the run's totals so
+/// far (`cost $?` while no call had a known price). A rejected plan gets its
+/// own line with the errors fed back to the model.
+class ProgressLineSink final : public TraceSink {
+ public:
+  explicit ProgressLineSink(std::ostream& out) : out_(&out) {}
+  void write(Event const& e) noexcept override;
+
+ private:
+  std::mutex mutex_;
+  std::ostream* out_;
+  std::string metric_ = "-";
+  std::string calls_;
+  std::uint64_t tokens_ = 0;
+  double cost_ = 0.0;
+  bool priced_ = false;
 };
 
 /// Fans events out to sinks; builds an event only when someone listens.

@@ -81,8 +81,12 @@ inline CliApprovalRunner::CliApprovalRunner() : in_(&std::cin), out_(&std::cerr)
 
 inline boost::asio::awaitable<ApprovalOutcome> CliApprovalRunner::decide(ApprovalRequest const& request) {
   auto work = [in = in_, out = out_, req = request](std::stop_token) -> ApprovalOutcome {
-    *out << "[leash] approval required: " << req.tool() << '(' << json::serialize(req.args()) << ")\n"
-         << "reason: " << req.reason() << "\napprove? [y/N] " << std::flush;
+    if (req.preview().empty())
+      *out << "[leash] approval required: " << req.tool() << '(' << json::serialize(req.args()) << ")\n";
+    else
+      *out << "[leash] approval required: " << req.tool() << '\n' << req.preview()
+           << (req.preview().ends_with('\n') ? "" : "\n");
+    *out << "reason: " << req.reason() << "\napprove? [y/N] " << std::flush;
     std::string line;
     if (!std::getline(*in, line))
       return {ApprovalDecision::denied, "input closed before an answer (deny-on-eof)"};

@@ -394,15 +394,16 @@ std::optional<ModelPrice> Loop<P, TS, PL, EL, S>::price_of(std::string_view mode
 }
 
 template <class P, class TS, class PL, class EL, class S>
-void Loop<P, TS, PL, EL, S>::account_call(Usage const& usage, std::string_view model) {
+std::optional<double> Loop<P, TS, PL, EL, S>::account_call(Usage const& usage, std::string_view model) {
   auto& m = state_.metrics;
   m.input_tokens += usage.input_tokens;
   m.output_tokens += usage.output_tokens;
   m.llm_calls += 1;
-  if (!usd_enabled_) return;
+  if (!usd_enabled_) return std::nullopt;
   // Per call, at that call's model: a run mixing a planner and a summariser is priced right.
-  if (auto cost = options_.pricing.estimate_cost(usage.input_tokens, usage.output_tokens, model))
-    m.cost_usd = m.cost_usd.value_or(0.0) + *cost;
+  auto cost = options_.pricing.estimate_cost(usage.input_tokens, usage.output_tokens, model);
+  if (cost) m.cost_usd = m.cost_usd.value_or(0.0) + *cost;
+  return cost;
 }
 
 template <class P, class TS, class PL, class EL, class S>
@@ -519,7 +520,7 @@ boost::asio::awaitable<std::optional<LoopResult>> Loop<P, TS, PL, EL, S>::run_ca
       ApprovalRequest request(new_approval_token(), std::string(call.name), call.normalized,
                               decision.reason.empty() ? "requires approval" : decision.reason,
                               action_hash(call.name, call.normalized, state_.state_version),
-                              state_.state_version, Tracer::now(), ttl);
+                              state_.state_version, Tracer::now(), ttl, tools_.preview(call));
       tracer_.emit(event::approval_requested, [&] {
         return json::object{{"tool", request.tool()},
                             {"token_id", detail::token_id(request.token())},
@@ -653,7 +654,7 @@ auto Loop<P, TS, PL, EL, S>::plan_step(std::string const& observation, Iteration
 
     Plan plan = std::move(reply).value();
     if (plan.model_id.empty()) plan.model_id = std::string(planner_.model_id());
-    account_call(plan.usage, plan.model_id);
+    std::optional<double> cost = account_call(plan.usage, plan.model_id);
     it.input_tokens += plan.usage.input_tokens;
     it.output_tokens += plan.usage.output_tokens;
     tracer_.emit(event::llm_call, [&] {
@@ -661,7 +662,10 @@ auto Loop<P, TS, PL, EL, S>::plan_step(std::string const& observation, Iteration
                           {"input_tokens", plan.usage.input_tokens},
                           {"output_tokens", plan.usage.output_tokens},
                           {"attempt", attempt},
-                          {"max_tokens", request.max_tokens()}};
+                          {"max_tokens", request.max_tokens()},
+                          {"retries", plan.retries},
+                          {"retry_wait_s", detail::round3(plan.retry_wait_s)},
+                          {"cost_usd", cost ? json::value(*cost) : json::value(nullptr)}};
     });
 
     Planned planned;
@@ -735,13 +739,16 @@ boost::asio::awaitable<std::optional<LoopResult>> Loop<P, TS, PL, EL, S>::record
         if (reply.has_value()) {
           Plan const& p = reply.value();
           std::string model = p.model_id.empty() ? std::string(options_.summarizer.model_id()) : p.model_id;
-          account_call(p.usage, model);
+          std::optional<double> cost = account_call(p.usage, model);
           tracer_.emit(event::llm_call, [&] {
             return json::object{{"model", model},
                                 {"input_tokens", p.usage.input_tokens},
                                 {"output_tokens", p.usage.output_tokens},
                                 {"attempt", 0},
                                 {"max_tokens", request.max_tokens()},
+                                {"retries", p.retries},
+                                {"retry_wait_s", detail::round3(p.retry_wait_s)},
+                                {"cost_usd", cost ? json::value(*cost) : json::value(nullptr)},
                                 {"purpose", "summary"}};
           });
           content = p.text;

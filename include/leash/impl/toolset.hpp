@@ -77,6 +77,26 @@ std::string const& ToolSet<Ts...>::schema_hash() {
 }
 
 template <class... Ts>
+std::string ToolSet<Ts...>::preview(call_type const& call) const noexcept {
+  if constexpr (sizeof...(Ts) == 0) {
+    (void)call;
+    return {};
+  } else {
+    try {
+      return boost::mp11::mp_with_index<sizeof...(Ts)>(call.index, [&](auto I) -> std::string {
+        using T = std::tuple_element_t<I, std::tuple<Ts...>>;
+        if constexpr (detail::has_preview<T>) {
+          if (auto const* a = std::get_if<I + 1>(&call.args)) return std::string(std::get<I>(tools_).preview(*a));
+        }
+        return {};
+      });
+    } catch (...) {
+      return {};  // a preview is a courtesy; the decision still shows the arguments
+    }
+  }
+}
+
+template <class... Ts>
 auto ToolSet<Ts...>::validate(std::string_view name, json::value const& args) const
     -> result<call_type> {
   if constexpr (sizeof...(Ts) == 0) {
