@@ -164,7 +164,7 @@ BOOST_AUTO_TEST_CASE(edit_file_creates_directories_keeps_modes_and_leaves_no_tem
   BOOST_TEST(slurp(f.repo / "run.sh") == "#!/bin/sh\necho hi\n");
 
   for (auto const& e : fs::recursive_directory_iterator(f.repo))
-    BOOST_TEST(e.path().filename().string().find(".leash-") == std::string::npos, e.path());
+    BOOST_TEST(e.path().filename().string().find(".tmp.") == std::string::npos, e.path());
 
   BOOST_TEST(text_of(edit({"src", "x"})).find("is a directory") != std::string::npos);
   BOOST_TEST(text_of(edit({".", "x"})).find("repository root") != std::string::npos);

@@ -15,6 +15,7 @@
 #include <leash/blueprint/detail/line_diff.hpp>
 #include <leash/error.hpp>
 #include <leash/exec.hpp>
+#include <leash/store/detail/file_io.hpp>
 #include <leash/schema.hpp>
 
 #include <boost/describe/class.hpp>
@@ -181,7 +182,8 @@ struct ReadFile {
 };
 
 /// Writes a file's complete content, atomically (temporary file, fsync,
-/// rename): a crash leaves the old content or the new, never half. Never
+/// rename): a crash leaves the old content or the new, never half. Keeps an
+/// existing file's mode; a new one gets 0666 less the umask. Never
 /// under `.git/` (hooks would run on the user's next git command) or `.leash/`.
 struct EditFile {
   static constexpr std::string_view name = "edit_file";

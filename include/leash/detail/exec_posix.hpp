@@ -7,6 +7,8 @@
 #ifndef LEASH_DETAIL_EXEC_POSIX_HPP
 #define LEASH_DETAIL_EXEC_POSIX_HPP
 
+#include <leash/detail/unique_fd.hpp>
+
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
@@ -29,31 +31,7 @@ extern "C" char** environ;
 
 namespace leash::detail::exec {
 
-/// An owned file descriptor; closed on destruction.
-class UniqueFd {
- public:
-  UniqueFd() = default;
-  explicit UniqueFd(int fd) noexcept : fd_(fd) {}
-  UniqueFd(UniqueFd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-  UniqueFd& operator=(UniqueFd&& o) noexcept {
-    if (this != &o) reset(std::exchange(o.fd_, -1));
-    return *this;
-  }
-  UniqueFd(UniqueFd const&) = delete;
-  UniqueFd& operator=(UniqueFd const&) = delete;
-  ~UniqueFd() { reset(); }
-
-  int get() const noexcept { return fd_; }
-  explicit operator bool() const noexcept { return fd_ >= 0; }
-  void reset(int fd = -1) noexcept {
-    // close() is not retried on EINTR: on Linux the descriptor is gone either way.
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = fd;
-  }
-
- private:
-  int fd_ = -1;
-};
+using leash::detail::UniqueFd;
 
 /// Moves `fd` to a number above 2, so a dup2 onto 0, 1 or 2 in the child
 /// never has the same source and target (which would leave FD_CLOEXEC set).

@@ -271,37 +271,13 @@ inline result<std::string> EditFile::operator()(args const& a) const {
   fs::create_directories(target.parent_path(), ec);
   if (ec) return detail::io_error("cannot create the directories of " + a.path, ec);
 
-  // Write beside the target, then rename over it: readers (and a crash) see
-  // the old content or the new one, never a mix.
-  std::string tmp = (target.parent_path() / ("." + target.filename().string() + ".leash-XXXXXX")).string();
-  int fd = ::mkstemp(tmp.data());
-  if (fd < 0) return Error{Errc::tool_failed, "cannot write " + a.path + ": " + std::strerror(errno)};
-  mode_t mode = fs::exists(st) ? static_cast<mode_t>(st.permissions()) & 07777 : 0644;
-  bool ok = ::fchmod(fd, mode) == 0;
-  std::string_view rest = a.content;
-  while (ok && !rest.empty()) {
-    ssize_t n = ::write(fd, rest.data(), rest.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      if (n == 0) errno = EIO;
-      ok = false;
-      break;
-    }
-    rest.remove_prefix(static_cast<std::size_t>(n));
-  }
-  int saved = errno;
-  ok = ok && ::fsync(fd) == 0;
-  if (!ok) saved = errno;
-  ::close(fd);
-  if (!ok || ::rename(tmp.c_str(), target.c_str()) != 0) {
-    if (ok) saved = errno;
-    ::unlink(tmp.c_str());
-    return Error{Errc::tool_failed, "cannot write " + a.path + ": " + std::strerror(saved)};
-  }
-  if (int dir = ::open(target.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dir >= 0) {
-    ::fsync(dir);  // the rename itself survives a power cut
-    ::close(dir);
-  }
+  // Beside the target, synced, renamed over it, directory synced: readers
+  // (and a crash) see the old content or the new one, never a mix.
+  bool existed = fs::exists(st);
+  auto mode = existed ? static_cast<mode_t>(st.permissions()) & 07777 : mode_t{0666};
+  if (auto failed = leash::detail::file_io::replace_atomically(target, a.content, mode))
+    return detail::io_error("cannot write " + a.path, failed);
+  if (existed) ::chmod(target.c_str(), mode);  // exactly as before, whatever the umask
   // Python may keep running stale bytecode of an edited module.
   if (target.extension() == ".py") {
     std::string prefix = target.stem().string() + ".";

@@ -7,6 +7,8 @@
 #ifndef LEASH_STORE_DETAIL_FILE_IO_HPP
 #define LEASH_STORE_DETAIL_FILE_IO_HPP
 
+#include <leash/detail/unique_fd.hpp>
+
 #include <cerrno>
 #include <cstdint>
 #include <filesystem>
@@ -23,30 +25,7 @@ namespace leash::detail::file_io {
 
 inline std::error_code last_error() noexcept { return {errno, std::generic_category()}; }
 
-/// An owned file descriptor; closed on destruction.
-class UniqueFd {
- public:
-  UniqueFd() = default;
-  explicit UniqueFd(int fd) noexcept : fd_(fd) {}
-  UniqueFd(UniqueFd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-  UniqueFd& operator=(UniqueFd&& o) noexcept {
-    if (this != &o) reset(std::exchange(o.fd_, -1));
-    return *this;
-  }
-  UniqueFd(UniqueFd const&) = delete;
-  UniqueFd& operator=(UniqueFd const&) = delete;
-  ~UniqueFd() { reset(); }
-
-  int get() const noexcept { return fd_; }
-  explicit operator bool() const noexcept { return fd_ >= 0; }
-  void reset(int fd = -1) noexcept {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = fd;
-  }
-
- private:
-  int fd_ = -1;
-};
+using leash::detail::UniqueFd;
 
 inline std::error_code open_file(std::filesystem::path const& path, int flags, UniqueFd& out,
                                  mode_t mode = 0600) noexcept {
@@ -134,11 +113,12 @@ inline std::filesystem::path temporary_beside(std::filesystem::path const& targe
   return tmp;
 }
 
-/// Writes `contents` to a new file at `path` (replacing any), synced when asked.
-inline std::error_code write_new_file(std::filesystem::path const& path, std::string_view contents,
-                                      bool sync) noexcept {
+/// Writes `contents` to a new file at `path` (replacing any), synced when
+/// asked; created with `mode` (less the umask).
+inline std::error_code write_new_file(std::filesystem::path const& path, std::string_view contents, bool sync,
+                                      mode_t mode = 0600) noexcept {
   UniqueFd fd;
-  if (auto ec = open_file(path, O_WRONLY | O_CREAT | O_TRUNC, fd)) return ec;
+  if (auto ec = open_file(path, O_WRONLY | O_CREAT | O_TRUNC, fd, mode)) return ec;
   if (auto ec = write_all(fd.get(), contents)) return ec;
   if (sync)
     if (auto ec = sync_data(fd.get())) return ec;
@@ -147,10 +127,11 @@ inline std::error_code write_new_file(std::filesystem::path const& path, std::st
 
 /// `target` becomes `contents` at one instant: a reader sees the old file or
 /// the new one, never a mix, even after a power loss (temp file synced, renamed
-/// over, directory synced).
-inline std::error_code replace_atomically(std::filesystem::path const& target, std::string_view contents) {
+/// over, directory synced). A new file gets `mode` (less the umask).
+inline std::error_code replace_atomically(std::filesystem::path const& target, std::string_view contents,
+                                          mode_t mode = 0600) {
   auto tmp = temporary_beside(target);
-  if (auto ec = write_new_file(tmp, contents, true)) {
+  if (auto ec = write_new_file(tmp, contents, true, mode)) {
     ::unlink(tmp.c_str());
     return ec;
   }
