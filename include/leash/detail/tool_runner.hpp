@@ -158,7 +158,11 @@ boost::asio::awaitable<std::optional<R>> race_on_pool(ToolPool& pool, Work work,
   using channel = asio::experimental::concurrent_channel<void(boost::system::error_code, R)>;
 
   auto ex = co_await asio::this_coro::executor;
-  auto done = std::make_shared<channel>(ex, 1);
+  // The channel lives in the pool's context, not the caller's: the worker may
+  // drop the last reference after the caller's io_context is gone (the loop
+  // already received the value and ended), and destroying a channel touches
+  // the service of the context it was made on. The pool outlives its workers.
+  auto done = std::make_shared<channel>(pool.executor(), 1);
   auto stop = std::make_shared<std::stop_source>();
   asio::post(pool.executor(), [done, stop, work = std::move(work)]() mutable {
     tool_scope in_tool;
