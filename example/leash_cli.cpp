@@ -6,6 +6,7 @@
 //   leash approve STORE RUN TOKEN [--note TEXT]
 //   leash deny    STORE RUN TOKEN [--note TEXT]
 //   leash trace   STORE RUN
+//   leash feedback STORE RUN SCORE [--source NAME]
 //
 // STORE is a store spec (sqlite:PATH, file:DIR). `approve` and `deny` only
 // record the decision in the store: the program that owns the tools runs (or
@@ -19,6 +20,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include <charconv>
 #include <cstdio>
 #include <ctime>
 #include <iostream>
@@ -34,12 +36,14 @@ enum Exit : int {
   store_error = 3,     ///< the store cannot be opened or read (missing, corrupt, newer)
   run_missing = 4,     ///< no run with that id
   not_approvable = 5,  ///< no pending approval, wrong token, or expired
+  not_ended = 6,       ///< feedback for a run that has not ended
 };
 
 constexpr char const* exit_codes_help =
     "Exit codes: 0 done; 2 bad command line; 3 store cannot be opened or read "
     "(missing, corrupt, written by a newer leash); 4 no such run; 5 nothing to approve "
-    "(no pending approval, wrong token, or the request expired).";
+    "(no pending approval, wrong token, or the request expired); 6 feedback refused: the run has "
+    "not ended.";
 
 /// Runs a store call to completion on a private io_context.
 template <class T>
@@ -166,6 +170,37 @@ int trace(std::string const& spec, std::string const& run) {
   return ok;
 }
 
+/// SCORE as a number in [0, 1], or thumbs: up/down (1/0).
+std::optional<double> parse_score(std::string const& text, std::string& source) {
+  if (text == "up" || text == "thumbs-up") {
+    if (source.empty()) source = "thumbs";
+    return 1.0;
+  }
+  if (text == "down" || text == "thumbs-down") {
+    if (source.empty()) source = "thumbs";
+    return 0.0;
+  }
+  double v = 0.0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size() || !(v >= 0.0 && v <= 1.0)) return std::nullopt;
+  return v;
+}
+
+int feedback(std::string const& spec, std::string const& run, std::string const& score_text, std::string source) {
+  auto score = parse_score(score_text, source);
+  if (!score)
+    return fail(usage, "SCORE must be a number from 0 to 1, or up/down (thumbs), not '" + score_text + "'");
+  if (source.empty()) source = "cli";
+  int code = ok;
+  auto store = open(spec, code);
+  if (!store) return code;
+  auto set = wait(store->set_feedback(run, *score, source));
+  if (set.has_error())
+    return fail(set.error() == leash::Errc::invalid_input ? not_ended : code_for(set.error()), set.error().what());
+  std::cout << "run " << run << ": feedback " << *score << " (" << source << ")\n";
+  return ok;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -190,6 +225,13 @@ int main(int argc, char** argv) {
   auto* trace_cmd = app.add_subcommand("trace", "Print a run's trace events as JSON lines");
   trace_cmd->add_option("STORE", spec, "Store spec")->required();
   trace_cmd->add_option("RUN", run, "Run id")->required();
+  std::string score, source;
+  auto* feedback_cmd =
+      app.add_subcommand("feedback", "Attach a score to an ended run, for learning (leash::learn reads it)");
+  feedback_cmd->add_option("STORE", spec, "Store spec")->required();
+  feedback_cmd->add_option("RUN", run, "Run id")->required();
+  feedback_cmd->add_option("SCORE", score, "0 to 1, or up/down for thumbs (1/0)")->required();
+  feedback_cmd->add_option("--source", source, "Who scored it (default: cli, or thumbs for up/down)");
 
   try {
     app.parse(argc, argv);
@@ -204,5 +246,6 @@ int main(int argc, char** argv) {
   if (*approve) return decide(spec, run, token, true, note);
   if (*deny) return decide(spec, run, token, false, note);
   if (*trace_cmd) return trace(spec, run);
+  if (*feedback_cmd) return feedback(spec, run, score, source);
   return usage;
 }

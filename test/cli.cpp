@@ -167,6 +167,55 @@ BOOST_AUTO_TEST_CASE(errors_have_documented_exit_codes) {
   BOOST_TEST(none.out.find("no pending approval") != std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(feedback_scores_a_run_for_learning) {
+  for (auto const& kind : durable_kinds()) {
+    BOOST_TEST_CONTEXT(kind) {
+      PausedRun paused(kind);  // AWAITING_APPROVAL has ended for now: it may be scored
+      auto stored_feedback = [&](std::string const& id) {
+        auto store = open_store(paused.spec);
+        BOOST_REQUIRE(store.has_value());
+        auto s = run_sync(store.value().load(id));
+        BOOST_REQUIRE(s.has_value());
+        return s.value().info;
+      };
+      auto up = run_cli({"feedback", paused.spec, paused.run_id, "up"});
+      BOOST_TEST(up.code == 0, up.out);
+      BOOST_TEST(stored_feedback(paused.run_id).feedback.value_or(-1) == 1.0);
+      BOOST_TEST(stored_feedback(paused.run_id).feedback_source == "thumbs");
+      BOOST_TEST(run_cli({"feedback", paused.spec, paused.run_id, "down"}).code == 0);
+      BOOST_TEST(stored_feedback(paused.run_id).feedback.value_or(-1) == 0.0);
+      auto judged = run_cli({"feedback", paused.spec, paused.run_id, "0.25", "--source", "judge"});
+      BOOST_TEST(judged.code == 0, judged.out);
+      BOOST_TEST(stored_feedback(paused.run_id).feedback.value_or(-1) == 0.25);
+      BOOST_TEST(stored_feedback(paused.run_id).feedback_source == "judge");
+
+      for (std::string bad : {"1.5", "abc", "0.5x", "nan"}) {
+        auto r = run_cli({"feedback", paused.spec, paused.run_id, bad});
+        BOOST_TEST(r.code == 2, bad << ": " << r.out);
+      }
+      BOOST_TEST(stored_feedback(paused.run_id).feedback.value_or(-1) == 0.25);  // unchanged
+      BOOST_TEST(run_cli({"feedback", paused.spec, "no-such-run", "up"}).code == 4);
+
+      // A run that never ended (a crash) is refused: its loop may still write it.
+      {
+        auto store = open_store(paused.spec);
+        BOOST_REQUIRE(store.has_value());
+        State unfinished;
+        unfinished.run_id = "unfinished";
+        unfinished.goal = "still going";
+        BOOST_REQUIRE(run_sync(store.value().create_run(unfinished)).has_value());
+      }
+      auto refused = run_cli({"feedback", paused.spec, "unfinished", "up"});
+      BOOST_TEST(refused.code == 6, refused.out);
+      BOOST_TEST(refused.out.find("has not ended") != std::string::npos);
+      // The resumed run keeps its score.
+      BOOST_REQUIRE(run_cli({"approve", paused.spec, paused.run_id, paused.token}).code == 0);
+      BOOST_REQUIRE(paused.resume().has_value());
+      BOOST_TEST(stored_feedback(paused.run_id).feedback.value_or(-1) == 0.25);
+    }
+  }
+}
+
 #ifdef LEASH_HAS_SQLITE
 BOOST_AUTO_TEST_CASE(corrupt_store_is_exit_code_3) {
   TempDir dir;

@@ -77,6 +77,16 @@ leash::State populated() {
   s.pending_approval = p;
   s.status = leash::Status::awaiting_approval;
   s.reason = "action 'fix' awaits approval (token tok)";
+  s.info.agent = "fixer";
+  s.info.model = "gpt-4o";
+  s.info.engine = "openai";
+  s.info.result = "fixed b";
+  s.info.started_at = 1763800000.25;
+  s.info.ended_at = 1763800009.5;
+  s.info.metadata = bj::object{{"source", "test"}};
+  s.info.feedback = 0.75;
+  s.info.feedback_source = "judge";
+  s.info.feedback_at = 1763800010.0;
   return s;
 }
 
@@ -137,6 +147,16 @@ void check_equal(leash::State const& a, leash::State const& b) {
   BOOST_TEST(a.no_progress_streak == b.no_progress_streak);
   BOOST_TEST(a.plan_invalid_streak == b.plan_invalid_streak);
   BOOST_TEST(a.state_version == b.state_version);
+  BOOST_TEST(a.info.agent == b.info.agent);
+  BOOST_TEST(a.info.model == b.info.model);
+  BOOST_TEST(a.info.engine == b.info.engine);
+  BOOST_TEST(a.info.result == b.info.result);
+  BOOST_TEST(a.info.started_at == b.info.started_at);
+  BOOST_TEST(a.info.ended_at == b.info.ended_at);
+  BOOST_TEST((a.info.metadata == b.info.metadata));
+  BOOST_TEST((a.info.feedback == b.info.feedback));
+  BOOST_TEST(a.info.feedback_source == b.info.feedback_source);
+  BOOST_TEST(a.info.feedback_at == b.info.feedback_at);
 
   BOOST_REQUIRE(a.pending_approval.has_value() == b.pending_approval.has_value());
   if (a.pending_approval) {
@@ -197,6 +217,45 @@ BOOST_AUTO_TEST_CASE(default_state_round_trips_with_empty_optionals) {
   BOOST_TEST(!back.pending_approval.has_value());
   BOOST_TEST(!back.status.has_value());
   BOOST_TEST(!back.metrics.cost_usd.has_value());
+}
+
+BOOST_AUTO_TEST_CASE(a_version_1_state_is_brought_up_to_date_and_a_newer_one_is_not) {
+  bj::object o = bj::value_from(populated()).as_object();
+  o.erase("info");
+  o["schema_version"] = 1;
+  BOOST_TEST(leash::detail::upgrade_state_json(o));
+  leash::State back = bj::value_to<leash::State>(bj::value(o));
+  BOOST_TEST(back.schema_version == leash::state_schema_version);
+  BOOST_TEST(back.info.agent.empty());
+  BOOST_TEST(!back.info.feedback.has_value());
+  BOOST_TEST(back.goal == "fix the tests");
+
+  bj::object newer = bj::value_from(leash::State{}).as_object();
+  newer["schema_version"] = leash::state_schema_version + 1;
+  BOOST_TEST(!leash::detail::upgrade_state_json(newer));
+  newer.erase("schema_version");
+  BOOST_TEST(!leash::detail::upgrade_state_json(newer));
+}
+
+BOOST_AUTO_TEST_CASE(the_final_answer_is_what_the_planner_last_said_else_the_last_good_output) {
+  leash::State s;
+  BOOST_TEST(leash::final_answer(s).empty());
+  leash::IterationRecord first;
+  first.plan_text = "I will look";
+  leash::ActionRecord ok;
+  ok.tool = "read";
+  ok.result_excerpt = "contents";
+  first.actions.push_back(ok);
+  s.iterations.push_back(first);
+  leash::IterationRecord second;  // no words this time, one failed action
+  leash::ActionRecord failed;
+  failed.status = leash::ActionStatus::error;
+  failed.result_excerpt = "boom";
+  second.actions.push_back(failed);
+  s.iterations.push_back(second);
+  BOOST_TEST(leash::final_answer(s) == "I will look");
+  s.iterations[0].plan_text.clear();
+  BOOST_TEST(leash::final_answer(s) == "contents");
 }
 
 BOOST_AUTO_TEST_CASE(total_tokens_adds_input_and_output) {

@@ -317,9 +317,10 @@ BOOST_AUTO_TEST_CASE(a_newer_database_or_state_is_state_version_unsupported) {
     RawDb raw(path);
     // A run written by a newer leash: its head says so (with a valid hash).
     std::string head = raw.text("SELECT head FROM runs WHERE run_id = 'r1'");
-    auto pos = head.find("\"schema_version\":1");
+    std::string const current = "\"schema_version\":" + std::to_string(leash::state_schema_version);
+    auto pos = head.find(current);
     BOOST_REQUIRE(pos != std::string::npos);
-    head.replace(pos, 18, "\"schema_version\":2");
+    head.replace(pos, current.size(), "\"schema_version\":" + std::to_string(leash::state_schema_version + 1));
     raw.exec("UPDATE runs SET head = '" + head + "', head_sha256 = '" + leash::sha256_hex(head) +
              "' WHERE run_id = 'r1'");
     auto e = expect_error(run_sync(store.load("r1")), leash::Errc::state_version_unsupported);

@@ -63,6 +63,11 @@ struct LoopOptions {
   PricingStaleness pricing_staleness = PricingStaleness::warn;
   /// The run's id in its store; empty: a fresh one.
   std::string run_id;
+  /// Who this loop is, as learning sees it: runs are grouped, mined and
+  /// routed per agent (RunInfo::agent; learn/ reads it back).
+  std::string agent_name;
+  /// Stored with the run as RunInfo::metadata (source, session ids, …).
+  json::object run_metadata;
   /// Worker threads for blocking tools and for approvals.
   std::size_t tool_threads = 2;
   /// No announce line and no warnings on the console (events are still traced).

@@ -6,7 +6,9 @@
 //   std::string_view model_id() const;                        // for pricing and traces
 // and optionally
 //   std::uint64_t estimate_input_tokens(PlanRequest const&) const;
-// which the loop uses instead of its len/4 estimate to keep budgets exact.
+// which the loop uses instead of its len/4 estimate to keep budgets exact, and
+//   std::string_view provider() const;   // "openai", "anthropic", "scripted", …
+// which runs record as their engine (learning data; see learn/trace.hpp).
 #ifndef LEASH_PLANNER_HPP
 #define LEASH_PLANNER_HPP
 
@@ -114,6 +116,9 @@ template <class P> concept has_plan = requires(P& p, PlanRequest const& r) {
 template <class P> concept has_model_id = requires(P const& p) {
   { p.model_id() } -> std::convertible_to<std::string_view>;
 };
+template <class P> concept has_provider = requires(P const& p) {
+  { p.provider() } -> std::convertible_to<std::string_view>;
+};
 template <class P> concept estimates_input = requires(P const& p, PlanRequest const& r) {
   { p.estimate_input_tokens(r) } -> std::convertible_to<std::uint64_t>;
 };
@@ -133,6 +138,15 @@ consteval bool check_planner() {
     static_assert(detail::has_model_id<P>,
                   "leash::Planner: add `std::string_view model_id() const`");
   return true;
+}
+
+/// What served a planner's calls ("" when it does not say).
+template <class P>
+std::string_view provider_of(P const& planner) {
+  if constexpr (detail::has_provider<P>)
+    return planner.provider();
+  else
+    return {};
 }
 
 /// The loop's input-token estimate for a request: the planner's own if it has
@@ -156,6 +170,7 @@ class ScriptedPlanner {
 
   boost::asio::awaitable<result<Plan>> plan(PlanRequest const& request);
   std::string_view model_id() const noexcept { return model_; }
+  std::string_view provider() const noexcept { return "scripted"; }
 
   /// Keep a copy of every request's messages and max_tokens (off by default:
   /// building messages costs time the loop otherwise skips).
@@ -186,6 +201,7 @@ class AnyPlanner {
 
   boost::asio::awaitable<result<Plan>> plan(PlanRequest const& request) { return impl_->plan(request); }
   std::string_view model_id() const { return impl_ ? impl_->model_id() : std::string_view("none"); }
+  std::string_view provider() const { return impl_ ? impl_->provider() : std::string_view(); }
   std::uint64_t estimate_input_tokens(PlanRequest const& request) const {
     return impl_->estimate(request);
   }
@@ -196,6 +212,7 @@ class AnyPlanner {
     virtual ~concept_t() = default;
     virtual boost::asio::awaitable<result<Plan>> plan(PlanRequest const&) = 0;
     virtual std::string_view model_id() const = 0;
+    virtual std::string_view provider() const = 0;
     virtual std::uint64_t estimate(PlanRequest const&) const = 0;
   };
   template <class P>
@@ -203,6 +220,7 @@ class AnyPlanner {
     explicit model(P p) : planner(std::move(p)) {}
     boost::asio::awaitable<result<Plan>> plan(PlanRequest const& r) override { return planner.plan(r); }
     std::string_view model_id() const override { return planner.model_id(); }
+    std::string_view provider() const override { return leash::provider_of(planner); }
     std::uint64_t estimate(PlanRequest const& r) const override {
       return leash::estimate_input_tokens(planner, r);
     }

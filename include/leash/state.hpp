@@ -16,8 +16,10 @@
 
 namespace leash {
 
-/// Version of the stored state layout; stores refuse any other.
-inline constexpr int state_schema_version = 1;
+/// Version of the stored state layout. Stores read this version and the
+/// older ones (brought up to date by detail::upgrade_state_json) and refuse
+/// newer ones. 2 added State::info.
+inline constexpr int state_schema_version = 2;
 /// Stamped on summaries so a later build can tell who produced them.
 inline constexpr std::string_view engine_version = "0.1.0";
 /// Longest args excerpt kept on an action record.
@@ -181,6 +183,25 @@ BOOST_DESCRIBE_STRUCT(LoopConfig, (),
                       (max_iterations, token_limit, wall_clock_s, cost_limit_usd, verbatim_window,
                        max_tokens_per_call, approval_ttl_s))
 
+/// Who ran a run, what it answered and how it was judged: the fields the
+/// learning layer reads back (learn/trace.hpp). The loop fills all of them
+/// but the feedback, which a person or a judge attaches later (set_feedback).
+struct RunInfo {
+  std::string agent;       ///< LoopOptions::agent_name
+  std::string model;       ///< the model that made the last plan
+  std::string engine;      ///< what served it: the planner's provider()
+  std::string result;      ///< the final answer: what the planner last said
+  double started_at = 0.0;  ///< seconds since the epoch
+  double ended_at = 0.0;    ///< 0 while running or waiting for approval
+  json::object metadata;    ///< LoopOptions::run_metadata (source, session ids, …)
+  std::optional<double> feedback;  ///< in [0, 1]
+  std::string feedback_source;     ///< "cli", "thumbs", "judge", "api", …
+  double feedback_at = 0.0;
+};
+BOOST_DESCRIBE_STRUCT(RunInfo, (),
+                      (agent, model, engine, result, started_at, ended_at, metadata, feedback,
+                       feedback_source, feedback_at))
+
 /// Everything a run remembers.
 struct State {
   int schema_version = state_schema_version;
@@ -202,12 +223,44 @@ struct State {
   /// Journal of the iteration in flight when the run last stopped; non-empty
   /// only after a crash (resume turns it into a recorded iteration).
   std::vector<JournaledAction> in_flight;
+  RunInfo info;
 };
 BOOST_DESCRIBE_STRUCT(State, (),
                       (schema_version, run_id, goal, config, tool_schema_hash, iterations,
                        artifacts, pinned_facts, failed_approaches, metrics, no_progress_streak,
                        plan_invalid_streak, state_version, pending_approval, status, reason,
-                       in_flight))
+                       in_flight, info))
+
+/// What a run answered, for RunInfo::result: what the planner last said (its
+/// final reply when it ended with text), else the output of the last action
+/// that succeeded, else "".
+inline std::string final_answer(State const& s) {
+  for (auto it = s.iterations.rbegin(); it != s.iterations.rend(); ++it)
+    if (!it->plan_text.empty()) return it->plan_text;
+  for (auto it = s.iterations.rbegin(); it != s.iterations.rend(); ++it)
+    for (auto a = it->actions.rbegin(); a != it->actions.rend(); ++a)
+      if (a->status == ActionStatus::ok && !a->result_excerpt.empty()) return a->result_excerpt;
+  return {};
+}
+
+namespace detail {
+
+/// Brings a stored State (or a store's head of one) written with an older
+/// layout up to state_schema_version, in place. False when `o` names no
+/// version or a newer one: the caller reports that, naming its file.
+inline bool upgrade_state_json(json::object& o) {
+  auto const* v = o.if_contains("schema_version");
+  if (!v || !v->is_int64()) return false;
+  auto version = v->get_int64();
+  if (version < 1 || version > state_schema_version) return false;
+  if (version == 1) {  // before RunInfo: the run's fields were unknown
+    if (!o.contains("info")) o["info"] = json::value_from(RunInfo{});
+    o["schema_version"] = state_schema_version;
+  }
+  return true;
+}
+
+}  // namespace detail
 
 }  // namespace leash
 

@@ -57,6 +57,33 @@ constexpr bool is_resumable(Status s) noexcept {
   return s != Status::success && s != Status::error;
 }
 
+/// How a run ended, as learning data sees it (learn/trace.hpp): SUCCESS is
+/// success; a run still going or waiting for a person is unknown; every other
+/// ending is failure.
+enum class Outcome { unknown, success, failure };
+BOOST_DESCRIBE_ENUM(Outcome, unknown, success, failure)
+
+constexpr Outcome outcome_of(std::optional<Status> s) noexcept {
+  if (!s || *s == Status::awaiting_approval) return Outcome::unknown;
+  return *s == Status::success ? Outcome::success : Outcome::failure;
+}
+
+/// "success", "failure", "unknown": the names traces, filters and the CLI use.
+constexpr std::string_view to_string(Outcome o) noexcept {
+  switch (o) {
+    case Outcome::success: return "success";
+    case Outcome::failure: return "failure";
+    case Outcome::unknown: return "unknown";
+  }
+  return "unknown";
+}
+
+constexpr std::optional<Outcome> outcome_from_string(std::string_view name) noexcept {
+  for (Outcome o : {Outcome::unknown, Outcome::success, Outcome::failure})
+    if (to_string(o) == name) return o;
+  return std::nullopt;
+}
+
 /// One sentence: what to do next.
 constexpr std::string_view recommended_action(Status s) noexcept {
   switch (s) {

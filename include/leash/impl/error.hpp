@@ -45,6 +45,7 @@ class error_category_impl final : public std::error_category {
       case Errc::tls_failed: return "TLS handshake or certificate verification failed";
       case Errc::command_failed_to_start: return "command could not be started";
       case Errc::path_escapes_root: return "path escapes the root directory";
+      case Errc::invalid_input: return "invalid input";
     }
     return "unknown leash error";
   }

@@ -46,6 +46,10 @@ Loop<P, TS, PL, EL, S>::Loop(std::string goal, P planner, TS tools, PL policies,
   state_.run_id = options_.run_id.empty() ? new_run_id() : options_.run_id;
   state_.config = options_.limits;
   state_.tool_schema_hash = TS::schema_hash();
+  state_.info.agent = options_.agent_name;
+  state_.info.metadata = options_.run_metadata;
+  state_.info.model = std::string(planner_.model_id());
+  state_.info.engine = std::string(provider_of(planner_));
   context_.attach(state_);
   // Events for the store are buffered and appended once per iteration: one
   // store call per iteration, not per event. (Loop is not movable, so the
@@ -106,6 +110,7 @@ boost::asio::awaitable<result<LoopResult>> Loop<P, TS, PL, EL, S>::async_run() {
                                                 state_.pending_approval->tool +
                                                 "'; resume it with the approval token instead"};
   if (!run_created_) {
+    state_.info.started_at = Tracer::now();
     auto created = co_await store_.create_run(state_);
     if (created.has_error())
       co_return Error{Errc::store_failed, "cannot create run '" + state_.run_id + "': " + created.error().what()};
@@ -654,6 +659,7 @@ auto Loop<P, TS, PL, EL, S>::plan_step(std::string const& observation, Iteration
 
     Plan plan = std::move(reply).value();
     if (plan.model_id.empty()) plan.model_id = std::string(planner_.model_id());
+    state_.info.model = plan.model_id;
     std::optional<double> cost = account_call(plan.usage, plan.model_id);
     it.input_tokens += plan.usage.input_tokens;
     it.output_tokens += plan.usage.output_tokens;
@@ -824,6 +830,8 @@ boost::asio::awaitable<LoopResult> Loop<P, TS, PL, EL, S>::finish(Status status,
   }
   state_.status = status;
   state_.reason = reason;
+  state_.info.ended_at = status == Status::awaiting_approval ? 0.0 : Tracer::now();
+  state_.info.result = final_answer(state_);
   auto saved = co_await store_.save_head(state_);
   if (saved.has_error()) {
     status = Status::error;

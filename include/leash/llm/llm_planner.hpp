@@ -54,6 +54,7 @@ class LlmPlanner {
 
   boost::asio::awaitable<result<Plan>> plan(PlanRequest const& request);
   std::string_view model_id() const { return transport_.model_id(); }
+  std::string_view provider() const { return transport_.provider(); }
 
   /// Input tokens of `request`, estimated before the call: the messages'
   /// characters and the tool schemas' serialised size (which the loop's own

@@ -63,6 +63,7 @@ inline void MemoryStore::merge(State& stored, State const& s) {
   stored.pending_approval = s.pending_approval;
   stored.status = s.status;
   stored.reason = s.reason;
+  stored.info = s.info;
 }
 
 inline auto MemoryStore::create_run(State const& s) -> task<void> {

@@ -41,7 +41,7 @@ struct SqliteOptions {
 };
 
 /// The newest database layout this build reads and writes (`PRAGMA user_version`).
-inline constexpr int sqlite_schema_version = 1;
+inline constexpr int sqlite_schema_version = 2;
 
 /// A Store over one SQLite database file (WAL mode). Thread-safe: one
 /// connection behind a mutex, so many loops may share one store.
@@ -96,6 +96,14 @@ class SqliteStore final : public StoreInterface {
   task<json::array> load_events(std::string run_id) override;
   /// One line per run, newest first (from the runs table; records are not read).
   task<std::vector<RunSummary>> list_runs() override;
+  /// Filtered, ordered (by start, newest first) and limited in SQL, a page of
+  /// 256 runs at a time: `visit` runs without the store's lock held, so it may
+  /// call the store. The text filter is an FTS5 query. States hold the goal,
+  /// status, reason, RunInfo and metrics' tokens, time and cost from the runs
+  /// row (the head is not read), plus the verified iterations if asked for.
+  task<void> scan_runs(RunQuery query, std::function<bool(State&&)> visit) override;
+  /// One COUNT query.
+  task<std::uint64_t> count_runs(RunQuery query) override;
 
   /// The database file.
   std::filesystem::path const& path() const noexcept { return path_; }
@@ -144,6 +152,14 @@ class SqliteStore final : public StoreInterface {
   result<void> write_events(std::string const& run_id, std::vector<Event> const& events);
   result<json::array> do_load_events(std::string const& run_id);
   result<std::vector<RunSummary>> do_list_runs();
+  /// Where a scan stopped: the last run's start and rowid.
+  struct ScanCursor {
+    double started_at = 0.0;
+    std::int64_t rowid = 0;
+  };
+  result<void> do_scan_page(RunQuery const& q, std::optional<ScanCursor>& cursor, std::uint64_t page,
+                            std::vector<State>& out);
+  result<std::uint64_t> do_count_runs(RunQuery const& q);
 
   /// Reads the run's stored counts; nullopt (not an error) when there is no such run.
   result<std::optional<StoredCounts>> stored_counts(std::string const& run_id);

@@ -41,6 +41,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <concepts>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -58,6 +59,28 @@ struct RunSummary {
   double created_at = 0.0;
   double updated_at = 0.0;
 };
+
+/// Which runs a scan visits, newest first. Learning reads runs back through
+/// it (learn/trace_store.hpp); every field left empty matches every run.
+struct RunQuery {
+  std::string agent;               ///< RunInfo::agent equals this
+  std::string model;               ///< RunInfo::model equals this
+  std::optional<Outcome> outcome;  ///< outcome_of(status) equals this
+  std::optional<double> since;     ///< started at or after (seconds since the epoch)
+  std::optional<double> until;     ///< started at or before
+  /// Every word of it (a run of letters and digits) starts a word of the
+  /// goal, the result or the agent name, in any case (SQLite: an FTS5 prefix
+  /// query). No words: no text filter.
+  std::string text;
+  std::optional<std::uint64_t> limit;
+  /// Also read each run's iterations (the steps of a trace). Without them a
+  /// scan reads one row per run.
+  bool with_iterations = false;
+};
+
+/// Whether `s` (with `started_at` its start) is one `q` selects; the text
+/// filter included. Stores that cannot filter in their own engine use this.
+bool run_matches(RunQuery const& q, State const& s, double started_at);
 
 /// The runtime store interface; AnyStore holds one.
 class StoreInterface {
@@ -81,6 +104,23 @@ class StoreInterface {
     co_return co_await append_events(s.run_id, std::move(events));
   }
   virtual task<std::vector<RunSummary>> list_runs() = 0;
+
+  /// Calls `visit` with each run `query` selects, newest first, until it
+  /// returns false. Each State holds the head (goal, status, metrics, info)
+  /// and, when query.with_iterations, the iterations; its other histories may
+  /// be left empty. Runs are streamed, one held at a time. The default loads
+  /// run by run and filters with run_matches; the SQLite store filters, orders
+  /// and limits in SQL.
+  virtual task<void> scan_runs(RunQuery query, std::function<bool(State&&)> visit);
+  /// How many runs `query` selects (its limit applies).
+  virtual task<std::uint64_t> count_runs(RunQuery query);
+  /// Attaches a verdict on an ended run: `score` in [0, 1] (thumbs up/down:
+  /// 1/0), who gave it (`source`: "cli", "judge", "api", …). A later call
+  /// replaces it. A run that has not ended (no status: running, or stopped by
+  /// a crash and not resumed) is refused with Errc::invalid_input: the loop
+  /// writing its head would not know of it. Errc::invalid_input also for a
+  /// score outside [0, 1] or NaN; Errc::run_not_found for an unknown run.
+  virtual task<void> set_feedback(std::string run_id, double score, std::string source);
 };
 
 namespace detail {
@@ -132,6 +172,13 @@ class AnyStore {
     return impl_->append_iteration_with_events(s, std::move(events));
   }
   task<std::vector<RunSummary>> list_runs() { return impl_->list_runs(); }
+  task<void> scan_runs(RunQuery query, std::function<bool(State&&)> visit) {
+    return impl_->scan_runs(std::move(query), std::move(visit));
+  }
+  task<std::uint64_t> count_runs(RunQuery query) { return impl_->count_runs(std::move(query)); }
+  task<void> set_feedback(std::string run_id, double score, std::string source) {
+    return impl_->set_feedback(std::move(run_id), score, std::move(source));
+  }
 
   StoreInterface& get() noexcept { return *impl_; }
 

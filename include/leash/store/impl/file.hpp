@@ -31,7 +31,7 @@ inline constexpr std::string_view events_suffix = ".events.jsonl";
 
 // The head (head_json/apply_head) and the append-only lists must cover every
 // State field: a field added to State and not here would be silently lost.
-static_assert(boost::mp11::mp_size<boost::describe::describe_members<State, boost::describe::mod_public>>::value == 17,
+static_assert(boost::mp11::mp_size<boost::describe::describe_members<State, boost::describe::mod_public>>::value == 18,
               "leash::State gained or lost a field: write it in the file store's head or records "
               "(leash/store/impl/file.hpp, docs/store-file.md), then update this count");
 
@@ -86,16 +86,26 @@ T convert(json::value const& v, std::string_view what) {
   return std::move(*r);
 }
 
-/// The state layout version a create record, snapshot or head was written with.
+/// The state layout version a create record, snapshot or head was written
+/// with: this build's or an older one (upgraded on read).
 inline void check_schema_version(json::object const& o) {
   auto const& v = field(o, "schema_version");
   if (!v.is_int64()) corrupt("\"schema_version\" is not an integer");
   auto version = v.get_int64();
-  if (version != state_schema_version)
+  if (version < 1 || version > state_schema_version)
     throw RecordError(Errc::state_version_unsupported,
-                      "state schema version " + std::to_string(version) + "; this build reads version " +
+                      "state schema version " + std::to_string(version) + "; this build reads versions 1 to " +
                           std::to_string(state_schema_version) +
                           (version > state_schema_version ? " (written by a newer leash)" : ""));
+}
+
+/// A whole State as a create record or snapshot holds it, in this build's layout.
+inline State state_of(json::object const& o) {
+  check_schema_version(o);
+  if (o.at("schema_version").get_int64() == state_schema_version) return convert<State>(o, "the state");
+  json::object upgraded = o;
+  detail::upgrade_state_json(upgraded);
+  return convert<State>(upgraded, "the state");
 }
 
 /// The parts of State that change in place, with the sizes of the lists
@@ -116,6 +126,7 @@ inline json::object head_json(State const& s, std::uint64_t iterations, std::uin
   h["pending_approval"] = json::value_from(s.pending_approval);
   h["status"] = json::value_from(s.status);
   h["reason"] = s.reason;
+  h["info"] = json::value_from(s.info);
   h["iterations"] = iterations;
   h["artifacts"] = artifacts;
   h["failed_approaches"] = failed_approaches;
@@ -133,6 +144,11 @@ inline void apply_head(json::object const& h, State& s) {
   s.no_progress_streak = uint_field(h, "no_progress_streak");
   s.plan_invalid_streak = uint_field(h, "plan_invalid_streak");
   s.state_version = uint_field(h, "state_version");
+  // Heads written before RunInfo (layout 1) have none.
+  if (auto const* info = h.if_contains("info"))
+    s.info = convert<RunInfo>(*info, "\"info\"");
+  else
+    s.info = RunInfo{};
   s.pending_approval = convert<std::optional<PendingApproval>>(field(h, "pending_approval"), "\"pending_approval\"");
   s.status = convert<std::optional<Status>>(field(h, "status"), "\"status\"");
   s.reason = convert<std::string>(field(h, "reason"), "\"reason\"");
@@ -467,8 +483,7 @@ inline auto FileStore::replay_once(std::string const& run_id, bool& retry) -> re
         r.created_at = fs::number_field(record.data, "created_at");
         r.updated_at = fs::number_field(record.data, "updated_at");
         auto const& state = fs::object_field(record.data, "state");
-        fs::check_schema_version(state);
-        r.state = fs::convert<State>(state, "the state");
+        r.state = fs::state_of(state);
         if (r.state.run_id != run_id) fs::corrupt("it holds run " + fs::shown_id(r.state.run_id));
         have_snapshot = true;
       } catch (fs::RecordError const& e) {
@@ -550,8 +565,7 @@ inline auto FileStore::replay_once(std::string const& run_id, bool& retry) -> re
         if (record.type == "create") {
           r.created_at = r.updated_at = fs::number_field(data, "created_at");
           auto const& state = fs::object_field(data, "state");
-          fs::check_schema_version(state);
-          r.state = fs::convert<State>(state, "the state");
+          r.state = fs::state_of(state);
           if (r.state.run_id != run_id) fs::corrupt("the journal holds run " + fs::shown_id(r.state.run_id));
         }
         continue;  // a base record adds nothing to the snapshot it continues

@@ -9,6 +9,7 @@
 #include <array>
 #include <cmath>
 #include <exception>
+#include <limits>
 #include <optional>
 #include <system_error>
 #include <type_traits>
@@ -80,6 +81,51 @@ CREATE TABLE events (
   sha256 TEXT NOT NULL,
   PRIMARY KEY (run_id, seq)
 );
+)sql"},
+    // 2: what learning reads (RunInfo, outcome, tokens, cost) as columns, so
+    // runs are listed and filtered without reading their heads, and FTS5 over
+    // goal, result and agent. runs_text keeps its own copy of the text keyed
+    // by runs.text_rowid (a stored column: runs' own rowids may change on
+    // VACUUM, which would break an external-content index).
+    {2, R"sql(
+ALTER TABLE runs ADD COLUMN agent TEXT NOT NULL DEFAULT '';
+ALTER TABLE runs ADD COLUMN model TEXT NOT NULL DEFAULT '';
+ALTER TABLE runs ADD COLUMN engine TEXT NOT NULL DEFAULT '';
+ALTER TABLE runs ADD COLUMN outcome TEXT NOT NULL DEFAULT 'unknown';
+ALTER TABLE runs ADD COLUMN result TEXT NOT NULL DEFAULT '';
+ALTER TABLE runs ADD COLUMN started_at REAL NOT NULL DEFAULT 0;
+ALTER TABLE runs ADD COLUMN ended_at REAL NOT NULL DEFAULT 0;
+ALTER TABLE runs ADD COLUMN feedback REAL;
+ALTER TABLE runs ADD COLUMN feedback_source TEXT NOT NULL DEFAULT '';
+ALTER TABLE runs ADD COLUMN feedback_at REAL NOT NULL DEFAULT 0;
+ALTER TABLE runs ADD COLUMN input_tokens INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE runs ADD COLUMN output_tokens INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE runs ADD COLUMN llm_calls INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE runs ADD COLUMN elapsed_s REAL NOT NULL DEFAULT 0;
+ALTER TABLE runs ADD COLUMN cost_usd REAL;
+ALTER TABLE runs ADD COLUMN metadata TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE runs ADD COLUMN text_rowid INTEGER;
+UPDATE runs SET started_at = created_at,
+  outcome = CASE WHEN status IS NULL OR status = 'AWAITING_APPROVAL' THEN 'unknown'
+                 WHEN status = 'SUCCESS' THEN 'success' ELSE 'failure' END,
+  ended_at = CASE WHEN status IS NULL OR status = 'AWAITING_APPROVAL' THEN 0 ELSE updated_at END,
+  text_rowid = rowid;
+CREATE INDEX runs_by_started_at ON runs (started_at);
+CREATE INDEX runs_by_agent ON runs (agent, started_at);
+CREATE INDEX runs_by_model ON runs (model, started_at);
+CREATE VIRTUAL TABLE runs_text USING fts5(goal, result, agent);
+INSERT INTO runs_text (rowid, goal, result, agent) SELECT text_rowid, goal, result, agent FROM runs;
+CREATE TRIGGER runs_text_insert AFTER INSERT ON runs BEGIN
+  INSERT INTO runs_text (goal, result, agent) VALUES (new.goal, new.result, new.agent);
+  UPDATE runs SET text_rowid = last_insert_rowid() WHERE run_id = new.run_id;
+END;
+CREATE TRIGGER runs_text_update AFTER UPDATE OF goal, result, agent ON runs
+  WHEN old.goal IS NOT new.goal OR old.result IS NOT new.result OR old.agent IS NOT new.agent BEGIN
+  UPDATE runs_text SET goal = new.goal, result = new.result, agent = new.agent WHERE rowid = new.text_rowid;
+END;
+CREATE TRIGGER runs_text_delete AFTER DELETE ON runs BEGIN
+  DELETE FROM runs_text WHERE rowid = old.text_rowid;
+END;
 )sql"},
 };
 
@@ -239,10 +285,16 @@ inline result<void> SqliteStore::prepare_statements() {
       {&s.run_counts, "SELECT iterations, artifacts, failed_approaches FROM runs WHERE run_id = ?1"},
       {&s.insert_run,
        "INSERT INTO runs (run_id, goal, status, reason, created_at, updated_at, iterations, artifacts, "
-       "failed_approaches, head, head_sha256) VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7, ?8, ?9, ?10)"},
+       "failed_approaches, head, head_sha256, agent, model, engine, outcome, result, started_at, ended_at, "
+       "feedback, feedback_source, feedback_at, input_tokens, output_tokens, llm_calls, elapsed_s, cost_usd, "
+       "metadata) VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
+       "CASE WHEN ?16 > 0 THEN ?16 ELSE ?5 END, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)"},
       {&s.update_run,
        "UPDATE runs SET goal = ?2, status = ?3, reason = ?4, updated_at = ?5, iterations = ?6, artifacts = ?7, "
-       "failed_approaches = ?8, head = ?9, head_sha256 = ?10 WHERE run_id = ?1"},
+       "failed_approaches = ?8, head = ?9, head_sha256 = ?10, agent = ?11, model = ?12, engine = ?13, "
+       "outcome = ?14, result = ?15, started_at = CASE WHEN ?16 > 0 THEN ?16 ELSE started_at END, "
+       "ended_at = ?17, feedback = ?18, feedback_source = ?19, feedback_at = ?20, input_tokens = ?21, "
+       "output_tokens = ?22, llm_calls = ?23, elapsed_s = ?24, cost_usd = ?25, metadata = ?26 WHERE run_id = ?1"},
       {&s.insert_iteration, "INSERT INTO iterations (run_id, idx, record, sha256) VALUES (?1, ?2, ?3, ?4)"},
       {&s.insert_artifact, "INSERT INTO artifacts (run_id, seq, record, sha256) VALUES (?1, ?2, ?3, ?4)"},
       {&s.insert_failed_approach,
@@ -357,6 +409,27 @@ inline auto SqliteStore::list_runs() -> task<std::vector<RunSummary>> {
   co_return detail::sqlite_store::guarded(mutex_, path_text_, [&] { return do_list_runs(); });
 }
 
+inline auto SqliteStore::scan_runs(RunQuery query, std::function<bool(State&&)> visit) -> task<void> {
+  constexpr std::uint64_t page_size = 256;
+  std::uint64_t remaining = query.limit.value_or(std::numeric_limits<std::uint64_t>::max());
+  std::optional<ScanCursor> cursor;
+  while (remaining > 0) {
+    std::uint64_t want = std::min(remaining, page_size);
+    std::vector<State> page;
+    auto read = detail::sqlite_store::guarded(mutex_, path_text_, [&] { return do_scan_page(query, cursor, want, page); });
+    if (read.has_error()) co_return read.error();
+    for (auto& s : page)
+      if (!visit(std::move(s))) co_return success();
+    if (page.size() < want) break;
+    remaining -= page.size();
+  }
+  co_return success();
+}
+
+inline auto SqliteStore::count_runs(RunQuery query) -> task<std::uint64_t> {
+  co_return detail::sqlite_store::guarded(mutex_, path_text_, [&] { return do_count_runs(query); });
+}
+
 // ---------------------------------------------------------------------------
 // Writing
 
@@ -399,6 +472,30 @@ inline result<void> SqliteStore::write_head(State const& s, StoredCounts const& 
   q->bind(8, counts.failed_approaches);
   q->bind(9, text);
   q->bind(10, sha);
+  // What learning filters and lists by, as columns (they repeat the head).
+  std::string metadata = json::serialize(s.info.metadata);
+  q->bind(11, s.info.agent);
+  q->bind(12, s.info.model);
+  q->bind(13, s.info.engine);
+  q->bind(14, to_string(outcome_of(s.status)));
+  q->bind(15, s.info.result);
+  q->bind(16, s.info.started_at);
+  q->bind(17, s.info.ended_at);
+  if (s.info.feedback)
+    q->bind(18, *s.info.feedback);
+  else
+    q->bind_null(18);
+  q->bind(19, s.info.feedback_source);
+  q->bind(20, s.info.feedback_at);
+  q->bind(21, s.metrics.input_tokens);
+  q->bind(22, s.metrics.output_tokens);
+  q->bind(23, s.metrics.llm_calls);
+  q->bind(24, s.metrics.elapsed_s);
+  if (s.metrics.cost_usd)
+    q->bind(25, *s.metrics.cost_usd);
+  else
+    q->bind_null(25);
+  q->bind(26, metadata);
   int rc = q->step();
   if (rc != SQLITE_DONE) return sqlite_error(rc, "cannot write the head of run '" + s.run_id + "'");
   return success();
@@ -583,10 +680,10 @@ inline result<State> SqliteStore::do_load(std::string const& run_id) {
     // Checked before conversion: a newer layout may not convert at all.
     auto const* version = obj->if_contains("schema_version");
     if (!version || !version->is_int64()) return corrupt(run_id, "runs row (head)", "no schema_version");
-    if (version->get_int64() != state_schema_version)
+    if (!detail::upgrade_state_json(*obj))
       return Error{Errc::state_version_unsupported,
                    "SQLite store '" + path_text_ + "', run '" + run_id + "' has state schema version " +
-                       std::to_string(version->get_int64()) + "; this build of leash reads version " +
+                       std::to_string(version->get_int64()) + "; this build of leash reads versions 1 to " +
                        std::to_string(state_schema_version)};
     for (char const* history : {"iterations", "artifacts", "failed_approaches", "in_flight"})
       if (!obj->contains(history)) obj->emplace(history, json::array());
@@ -679,6 +776,138 @@ inline result<json::array> SqliteStore::do_load_events(std::string const& run_id
   if (rc != SQLITE_DONE) return sqlite_error(rc, "cannot read the events of run '" + run_id + "'");
   tx.commit();
   return out;
+}
+
+namespace detail::sqlite_store {
+
+/// The WHERE clause of a RunQuery; parameters ?1 agent, ?2 model, ?3 outcome,
+/// ?4 since, ?5 until, ?6 the FTS5 query (bound by bind_run_query).
+inline std::string run_query_where(RunQuery const& q) {
+  std::string where = " WHERE 1";
+  if (!q.agent.empty()) where += " AND agent = ?1";
+  if (!q.model.empty()) where += " AND model = ?2";
+  if (q.outcome) where += " AND outcome = ?3";
+  if (q.since) where += " AND started_at >= ?4";
+  if (q.until) where += " AND started_at <= ?5";
+  if (!leash::detail::query_words(q.text).empty())
+    where += " AND text_rowid IN (SELECT rowid FROM runs_text WHERE runs_text MATCH ?6)";
+  return where;
+}
+
+/// Each word as a quoted FTS5 prefix term ("fix"* "test"*): all must match,
+/// and nothing the user typed is read as FTS5 syntax.
+inline std::string fts_query(std::string_view text) {
+  std::string out;
+  for (auto const& w : leash::detail::query_words(text)) {
+    if (!out.empty()) out += ' ';
+    out += '"' + w + "\"*";
+  }
+  return out;
+}
+
+inline void bind_run_query(sqlite::Statement& st, RunQuery const& q, std::string const& fts) {
+  if (!q.agent.empty()) st.bind(1, q.agent);
+  if (!q.model.empty()) st.bind(2, q.model);
+  if (q.outcome) st.bind(3, to_string(*q.outcome));
+  if (q.since) st.bind(4, *q.since);
+  if (q.until) st.bind(5, *q.until);
+  if (!fts.empty()) st.bind(6, fts);
+}
+
+}  // namespace detail::sqlite_store
+
+inline result<void> SqliteStore::do_scan_page(RunQuery const& q, std::optional<ScanCursor>& cursor,
+                                              std::uint64_t page, std::vector<State>& out) {
+  std::string sql =
+      "SELECT rowid, run_id, goal, status, reason, agent, model, engine, result, started_at, ended_at, feedback, "
+      "feedback_source, feedback_at, input_tokens, output_tokens, llm_calls, elapsed_s, cost_usd, metadata, "
+      "iterations FROM runs" +
+      detail::sqlite_store::run_query_where(q);
+  // Keyset paging: the next page starts after the last run seen, so a page
+  // costs the same however deep the scan is.
+  if (cursor) sql += " AND (started_at < ?7 OR (started_at = ?7 AND rowid < ?8))";
+  sql += " ORDER BY started_at DESC, rowid DESC LIMIT ?9";
+  detail::sqlite::Statement st;
+  int rc = st.prepare(db_, sql);
+  if (rc != SQLITE_OK) return sqlite_error(rc, "cannot prepare a run scan");
+  std::string fts = detail::sqlite_store::fts_query(q.text);
+  detail::sqlite_store::bind_run_query(st, q, fts);
+  if (cursor) {
+    st.bind(7, cursor->started_at);
+    st.bind(8, cursor->rowid);
+  }
+  st.bind(9, page);
+
+  detail::sqlite::Transaction tx(db_);
+  rc = tx.begin_read();
+  if (rc != SQLITE_OK) return sqlite_error(rc, "cannot begin a read transaction");
+  while ((rc = st.step()) == SQLITE_ROW) {
+    State s;
+    s.run_id = st.text(1);
+    s.goal = st.text(2);
+    if (!st.is_null(3)) {
+      s.status = status_from_string(st.text(3));
+      if (!s.status) return corrupt(s.run_id, "runs row", "unknown status '" + std::string(st.text(3)) + "'");
+    }
+    s.reason = st.text(4);
+    s.info.agent = st.text(5);
+    s.info.model = st.text(6);
+    s.info.engine = st.text(7);
+    s.info.result = st.text(8);
+    s.info.started_at = st.real(9);
+    s.info.ended_at = st.real(10);
+    if (!st.is_null(11)) s.info.feedback = st.real(11);
+    s.info.feedback_source = st.text(12);
+    s.info.feedback_at = st.real(13);
+    s.metrics.input_tokens = static_cast<std::uint64_t>(st.int64(14));
+    s.metrics.output_tokens = static_cast<std::uint64_t>(st.int64(15));
+    s.metrics.llm_calls = static_cast<std::uint64_t>(st.int64(16));
+    s.metrics.elapsed_s = st.real(17);
+    if (!st.is_null(18)) s.metrics.cost_usd = st.real(18);
+    {
+      boost::system::error_code ec;
+      json::value metadata = parser_.parse(st.text(19), ec);
+      if (ec || !metadata.is_object()) return corrupt(s.run_id, "runs row", "its metadata is not a JSON object");
+      s.info.metadata = std::move(metadata).as_object();
+    }
+    auto iterations = static_cast<std::uint64_t>(st.int64(20));
+    cursor = ScanCursor{s.info.started_at, st.int64(0)};
+    if (q.with_iterations) {
+      s.iterations.reserve(iterations);
+      detail::sqlite::Use it(statements_.select_iterations);
+      it->bind(1, s.run_id);
+      while ((rc = it->step()) == SQLITE_ROW) {
+        auto idx = static_cast<std::uint64_t>(it->int64(0));
+        std::string where = "iterations row " + std::to_string(idx);
+        if (idx != s.iterations.size() || idx >= iterations) return corrupt(s.run_id, where, "out of sequence");
+        BOOST_OUTCOME_TRY(json::value v, verified(it->text(1), it->text(2), s.run_id, where));
+        auto record = json::try_value_to<IterationRecord>(v);
+        if (!record) return corrupt(s.run_id, where, "not a valid record (" + record.error().message() + ")");
+        s.iterations.push_back(std::move(*record));
+      }
+      if (rc != SQLITE_DONE) return sqlite_error(rc, "cannot read iterations of run '" + s.run_id + "'");
+      if (s.iterations.size() != iterations)
+        return corrupt(s.run_id, "iterations row " + std::to_string(s.iterations.size()), "missing");
+    }
+    out.push_back(std::move(s));
+  }
+  if (rc != SQLITE_DONE) return sqlite_error(rc, "cannot scan runs");
+  tx.commit();
+  return success();
+}
+
+inline result<std::uint64_t> SqliteStore::do_count_runs(RunQuery const& q) {
+  std::string sql = "SELECT count(*) FROM (SELECT 1 FROM runs" + detail::sqlite_store::run_query_where(q) +
+                    " LIMIT ?9)";
+  detail::sqlite::Statement st;
+  int rc = st.prepare(db_, sql);
+  if (rc != SQLITE_OK) return sqlite_error(rc, "cannot prepare a run count");
+  std::string fts = detail::sqlite_store::fts_query(q.text);
+  detail::sqlite_store::bind_run_query(st, q, fts);
+  st.bind(9, q.limit ? static_cast<std::int64_t>(std::min<std::uint64_t>(*q.limit, INT64_MAX)) : std::int64_t{-1});
+  rc = st.step();
+  if (rc != SQLITE_ROW) return sqlite_error(rc, "cannot count runs");
+  return static_cast<std::uint64_t>(st.int64(0));
 }
 
 inline result<std::vector<RunSummary>> SqliteStore::do_list_runs() {
