@@ -35,7 +35,16 @@
 //   RSS before the loops were made) / N (the issue's target: <= 32 KB);
 //   then it answers at once, and turns_per_s = turns / time from the release
 //   to the last loop's end.
+//
+// Routing (leash/learn/query.hpp), no loop at all:
+// * classify_query: classify_query() + build_routing_context() over a fixed
+//   set of 20 varied queries, repeated; value = ns per query (target: <= 2000).
+// * diag_classify_regex: the same signals found three ways — leash's scan,
+//   std::regex and Boost.Regex (header-only since 1.76: nothing to link) with
+//   the reference's patterns — ns per query each; the figures in
+//   docs/learn-routing.md come from here.
 #include <leash/leash.hpp>
+#include <leash/learn/query.hpp>
 #include <leash/llm.hpp>
 #include <leash/store/open.hpp>
 
@@ -46,6 +55,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/regex.hpp>
 
 #include <malloc.h>
 #include <stdlib.h>
@@ -67,6 +77,7 @@
 #include <memory>
 #include <new>
 #include <optional>
+#include <regex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -189,6 +200,8 @@ struct Spec {
     loop,        ///< in-process fake LLM (BenchPlanner)
     http_turn,   ///< LlmPlanner over HTTP to the local server, next to bare round trips
     concurrent,  ///< `loops` loops at once on one io_context over HTTP
+    classify,        ///< classify_query + build_routing_context, `n` rounds over the query set
+    classify_regex,  ///< the scan against std::regex and Boost.Regex, `n` rounds
   };
   std::string name;
   std::string what;
@@ -260,6 +273,12 @@ std::vector<Spec> const& specs() {
       {.name = "diag_concurrent_loops_1k_uncapped",
        .what = "as concurrent_loops_1k with no connection cap: every loop parked on a connection of its own",
        .n = 10, .kind = Spec::Kind::concurrent, .loops = 1000, .diagnostic = true, .max_connections = 0},
+      {.name = "classify_query",
+       .what = "classify_query + build_routing_context (thinking-model check included) over 20 varied queries",
+       .n = 20000, .kind = Spec::Kind::classify},
+      {.name = "diag_classify_regex",
+       .what = "classification + complexity signals (no JSON) by leash's scan, std::regex and Boost.Regex",
+       .n = 2000, .kind = Spec::Kind::classify_regex, .diagnostic = true},
   };
   return all;
 }
@@ -817,10 +836,208 @@ json::object run_concurrent(Spec const& spec) {
   return out;
 }
 
+// ---- routing: query classification ---------------------------------------------
+
+/// Queries of every class and size: greetings, code, math, reasoning, lists,
+/// creative requests, non-ASCII text, one long one.
+std::vector<std::string> const& routing_queries() {
+  static std::vector<std::string> const all = {
+      "hello",
+      "What is the capital of France?",
+      "thanks, that worked!",
+      "def fib(n):\n    return n if n < 2 else fib(n - 1) + fib(n - 2)\n\nWhy is this so slow for n = 40?",
+      "```cpp\nfor (auto& x : xs) x->update();\n```\nwhat does this loop do?",
+      "Fix the bug: `const total = items.map(i => i.price).reduce((a, b) => a + b)` returns NaN",
+      "Solve the equation 3x + 5 = 20 for x, and compute the integral of x^2 from 0 to 3.",
+      "calculate 2+2",
+      "What is the probability of rolling two sixes in a row with fair dice?",
+      "Explain step by step the pros and cons of microservices versus a monolith for a team of five engineers, "
+      "then compare the trade-offs in operating cost.",
+      "Why does the sky look blue during the day but red at sunset?",
+      "Write a short story about a robot who learns to paint, in the style of a fairy tale.",
+      "Create a design for a small web page that lists my book collection.",
+      "Plan my week:\n1. finish the report\n2. call the bank\n3. book the flights\n- buy groceries\n- clean the flat",
+      "First summarise the attached notes, next list the open questions, and also suggest owners for each.",
+      "Résumé de la réunion d'hier : qu'avons-nous décidé pour le budget ?",
+      "日本語で説明してください：なぜ空は青いのですか？",
+      "Tell me about the history of the Roman empire and how it influenced the legal systems of modern Europe.",
+      "Translate 'good morning' into Spanish, German and Italian.",
+      std::string("Summarise this log and tell me what failed: ") + std::string(600, 'x'),
+  };
+  return all;
+}
+
+json::object run_classify(Spec const& spec) {
+  auto const& queries = routing_queries();
+  std::uint64_t sink = 0;
+  auto once = [&](std::string const& q) {
+    sink += static_cast<std::uint64_t>(leash::learn::classify_query(q));
+    sink += leash::learn::build_routing_context(q, 0.5, "qwen3:8b").suggested_max_tokens;
+  };
+  for (auto const& q : queries) once(q);  // warm-up: caches, allocator
+
+  std::uint64_t const allocs_before = allocations;
+  Usage const u0 = usage_now();
+  auto const t0 = Clock::now();
+  for (std::uint64_t round = 0; round < spec.n; ++round)
+    for (auto const& q : queries) once(q);
+  auto const t1 = Clock::now();
+  Usage const u1 = usage_now();
+  double const n = static_cast<double>(spec.n * queries.size());
+  double const ns = std::chrono::duration<double, std::nano>(t1 - t0).count() / n;
+
+  json::object out;
+  out["bench"] = spec.name;
+  out["value"] = ns;
+  out["unit"] = "ns/query";
+  out["status"] = sink ? "SUCCESS" : "ERROR: nothing computed";
+  out["rounds"] = spec.n;
+  out["queries_per_round"] = queries.size();
+  out["allocs_per_query"] = static_cast<double>(allocations - allocs_before) / n;
+  out["user_ns_per_query"] = (u1.user_s - u0.user_s) * 1e9 / n;
+  out["what"] = spec.what;
+  out["target"] = json::object{{"ns_per_query", 2000}};
+  out["met"] = sink != 0 && ns <= 2000.0;
+  return out;
+}
+
+/// The reference's patterns (§2.1) with a regex engine: what classification
+/// plus complexity signals cost written the obvious way. `Engine` supplies
+/// the regex type and search/count for std::regex or Boost.Regex.
+template <class Engine>
+struct RegexSignals {
+  using Regex = typename Engine::regex;
+  Regex classify_code = Engine::make(R"(```|`[^`]+`|\b(def|class|import|function)\s)");
+  Regex classify_math = Engine::make(R"(\b(solve|integral|equation|calculate|compute)\b)");
+  Regex code = Engine::make(R"(```|`[^`]+`|\b(def|class|import|function|const|var|let)\s|\bif\s*\(|->|=>|)"
+                            R"(\{\s*\}|\bfor\s+\w+\s+in\s|#include|System\.out)");
+  Regex math = Engine::make(R"(\b(solve|integral|equation|proof|derivative|matrix|theorem|calculate|compute|)"
+                            R"(sigma|sum|limit|probability)\b)");
+  Regex reasoning = Engine::make(R"(\b(explain|analyze|compare|why|step[- ]by[- ]step|reason|think|)"
+                                 R"(pros\s+and\s+cons|trade-?\s*offs?|evaluate)\b)");
+  Regex multi_step = Engine::make(R"(\bstep\s*\d|\b(and\s+also|additionally|furthermore)\b|\b\d+\.\s)");
+  Regex creative = Engine::make(R"(\b(create|design|draft|compose)\b)");
+  Regex then = Engine::make(R"(\bthen\b)"), first = Engine::make(R"(\bfirst\b)"), next = Engine::make(R"(\bnext\b)");
+  Regex write = Engine::make(R"(\bwrite\b)"), writing = Engine::make(R"(\b(essay|story|article|report|poem)\b)");
+  Regex generate = Engine::make(R"(\bgenerate\b)"), generated = Engine::make(R"(\b(code|script|program)\b)");
+  Regex numbered = Engine::make_lines(R"(^\s*\d+[.)]\s)"), bulleted = Engine::make_lines(R"(^\s*[-*]\s)");
+
+  /// Python's _ordered_words: `b` anywhere after the first `a`.
+  bool ordered(char const* begin, char const* end, Regex const& a, Regex const& b) const {
+    char const* after = nullptr;
+    return Engine::find(begin, end, a, false, after) && Engine::find(after, end, b, after != begin, after);
+  }
+
+  /// Folds every signal into a number, so nothing is optimised away.
+  std::uint64_t run(std::string const& q) const {
+    char const* b = q.data();
+    char const* e = b + q.size();
+    char const* ignored = nullptr;
+    std::uint64_t r = Engine::find(b, e, classify_code, false, ignored)   ? 1
+                      : Engine::find(b, e, classify_math, false, ignored) ? 2
+                                                                          : 3;
+    r = r * 2 + Engine::find(b, e, code, false, ignored);
+    r = r * 2 + Engine::find(b, e, math, false, ignored);
+    r = r * 2 + Engine::find(b, e, reasoning, false, ignored);
+    r = r * 2 + (Engine::find(b, e, multi_step, false, ignored) || ordered(b, e, then, then) ||
+                 ordered(b, e, first, next));
+    bool creative_found = Engine::find(b, e, creative, false, ignored);
+    for (char const* line = b; !creative_found;) {  // the pairs hold within a line
+      char const* stop = std::find(line, e, '\n');
+      creative_found = ordered(line, stop, write, writing) || ordered(line, stop, generate, generated);
+      if (stop == e) break;
+      line = stop + 1;
+    }
+    r = r * 2 + creative_found;
+    return r * 64 + static_cast<std::uint64_t>(std::count(b, e, '?')) + Engine::count(q, numbered) +
+           Engine::count(q, bulleted);
+  }
+};
+
+struct StdRegexEngine {
+  using regex = std::regex;
+  static regex make(char const* p) { return regex(p, std::regex::ECMAScript | std::regex::icase); }
+  static regex make_lines(char const* p) { return regex(p, std::regex::ECMAScript | std::regex::multiline); }
+  static bool find(char const* b, char const* e, regex const& r, bool prev_avail, char const*& end_of_match) {
+    std::cmatch m;
+    auto flags = prev_avail ? std::regex_constants::match_prev_avail : std::regex_constants::match_default;
+    if (!std::regex_search(b, e, m, r, flags)) return false;
+    end_of_match = m[0].second;
+    return true;
+  }
+  static std::size_t count(std::string const& s, regex const& r) {
+    return static_cast<std::size_t>(std::distance(std::sregex_iterator(s.begin(), s.end(), r), std::sregex_iterator()));
+  }
+};
+
+struct BoostRegexEngine {
+  using regex = boost::regex;
+  static regex make(char const* p) { return regex(p, boost::regex::perl | boost::regex::icase); }
+  static regex make_lines(char const* p) { return regex(p, boost::regex::perl); }  // ^ is a line start
+  static bool find(char const* b, char const* e, regex const& r, bool prev_avail, char const*& end_of_match) {
+    boost::cmatch m;
+    auto flags = prev_avail ? boost::match_prev_avail : boost::match_default;
+    if (!boost::regex_search(b, e, m, r, flags)) return false;
+    end_of_match = m[0].second;
+    return true;
+  }
+  static std::size_t count(std::string const& s, regex const& r) {
+    return static_cast<std::size_t>(
+        std::distance(boost::sregex_iterator(s.begin(), s.end(), r), boost::sregex_iterator()));
+  }
+};
+
+json::object run_classify_regex(Spec const& spec) {
+  auto const& queries = routing_queries();
+  std::uint64_t sink = 0;
+  auto time_ns = [&](auto&& one) {
+    for (auto const& q : queries) sink += one(q);  // warm-up
+    auto const t0 = Clock::now();
+    for (std::uint64_t round = 0; round < spec.n; ++round)
+      for (auto const& q : queries) sink += one(q);
+    return std::chrono::duration<double, std::nano>(Clock::now() - t0).count() /
+           static_cast<double>(spec.n * queries.size());
+  };
+  auto compile_us = [](auto make) {
+    auto const t0 = Clock::now();
+    auto made = make();
+    double const us = std::chrono::duration<double, std::micro>(Clock::now() - t0).count();
+    return std::make_pair(std::move(made), us);
+  };
+  auto [std_re, std_compile] = compile_us([] { return RegexSignals<StdRegexEngine>{}; });
+  auto [boost_re, boost_compile] = compile_us([] { return RegexSignals<BoostRegexEngine>{}; });
+
+  // The same work: class, the five flags, the counts; no JSON, no context.
+  double const scan = time_ns([](std::string const& q) {
+    auto const s = leash::learn::detail::scan_query(q);
+    return static_cast<std::uint64_t>(leash::learn::detail::classify(s)) + s.has_code() + s.has_math() +
+           s.reasoning + s.multi_step + s.creative + s.n_questions + s.n_subtasks;
+  });
+  double const with_std = time_ns([&](std::string const& q) { return std_re.run(q); });
+  double const with_boost = time_ns([&](std::string const& q) { return boost_re.run(q); });
+
+  json::object out;
+  out["bench"] = spec.name;
+  out["value"] = with_std;
+  out["unit"] = "ns/query";
+  out["status"] = sink ? "SUCCESS" : "ERROR: nothing computed";
+  out["ns_per_query_scan"] = scan;
+  out["ns_per_query_std_regex"] = with_std;
+  out["ns_per_query_boost_regex"] = with_boost;
+  out["compile_us_std_regex"] = std_compile;
+  out["compile_us_boost_regex"] = boost_compile;
+  out["rounds"] = spec.n;
+  out["queries"] = queries.size();
+  out["what"] = spec.what;
+  return out;
+}
+
 json::object run_spec(Spec const& spec) {
   switch (spec.kind) {
     case Spec::Kind::http_turn: return run_http_turn(spec);
     case Spec::Kind::concurrent: return run_concurrent(spec);
+    case Spec::Kind::classify: return run_classify(spec);
+    case Spec::Kind::classify_regex: return run_classify_regex(spec);
     case Spec::Kind::loop: break;
   }
   return spec.pooled ? run_bench<PooledTick>(spec) : run_bench<InlineTick>(spec);
@@ -881,6 +1098,22 @@ void print_row(json::object const& r) {
                 fixed(num("ratio_to_round_trip"), 2).c_str(), fixed(num("round_trip_us"), 2).c_str(),
                 fixed(num("ratio_median"), 2).c_str(), fixed(num("client_cpu_us_per_turn"), 2).c_str(),
                 fixed(num("allocs_per_turn"), 1).c_str(), met().c_str(), note.c_str());
+    std::fflush(stdout);
+    return;
+  }
+  if (r.contains("ns_per_query_scan")) {
+    std::printf("%-28s scan %s ns/query, std::regex %s, Boost.Regex %s (compile: %s us, %s us) (%s)\n",
+                std::string(r.at("bench").as_string()).c_str(), fixed(num("ns_per_query_scan"), 0).c_str(),
+                fixed(num("ns_per_query_std_regex"), 0).c_str(), fixed(num("ns_per_query_boost_regex"), 0).c_str(),
+                fixed(num("compile_us_std_regex"), 0).c_str(), fixed(num("compile_us_boost_regex"), 0).c_str(),
+                note.c_str());
+    std::fflush(stdout);
+    return;
+  }
+  if (r.contains("queries_per_round")) {
+    std::printf("%-28s %8s ns/query, %s allocs/query; target <= 2000: %s (%s)\n",
+                std::string(r.at("bench").as_string()).c_str(), fixed(num("value"), 0).c_str(),
+                fixed(num("allocs_per_query"), 1).c_str(), met().c_str(), note.c_str());
     std::fflush(stdout);
     return;
   }
