@@ -9,7 +9,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build ccache pkg-config
   libboost1.81-all-dev libboost-json1.81-dev
-  libssl-dev libsqlite3-dev libcli11-dev
+  libssl-dev libsqlite3-dev libcli11-dev libtomlplusplus-dev
 )
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
