@@ -1,5 +1,6 @@
-// leash/context.hpp — what the planner sees: a system message (goal, pinned
-// facts, failed approaches) and a user message (summaries of older iterations,
+// leash/context.hpp — what the planner sees: a system message (leash's
+// instruction, the agent's own system prompt if any, goal, pinned facts,
+// failed approaches) and a user message (summaries of older iterations,
 // the last few verbatim, the current observation).
 //
 // The manager keeps running sizes of every section, so the loop can estimate a
@@ -65,7 +66,11 @@ struct BudgetReport {
 
 class ContextManager {
  public:
-  explicit ContextManager(std::uint64_t verbatim_window = 3, std::string summarizer_model = {});
+  /// `system_prompt` (LoopOptions::system_prompt) goes into every system
+  /// message, after agent_instruction and before the goal, under the heading
+  /// "Agent instructions:"; empty: no such section.
+  explicit ContextManager(std::uint64_t verbatim_window = 3, std::string summarizer_model = {},
+                          std::string system_prompt = {});
 
   /// Who produces summaries now: {engine, summariser model or
   /// "deterministic-truncate", digest of the summary prompt}.
@@ -110,6 +115,11 @@ class ContextManager {
 
   BudgetReport budget_report(State const& s, std::string_view observation) const;
 
+  /// The agent's system prompt, as given to the constructor.
+  std::string const& system_prompt() const noexcept { return system_prompt_; }
+
+  /// agent_instruction, then "\n\nAgent instructions:\n<system prompt>" when
+  /// there is one, then "\n\nGoal: <goal>", pinned facts, failed approaches.
   std::string system_message(State const& s) const;
   std::string user_message(State const& s, std::string_view observation) const;
 
@@ -120,6 +130,7 @@ class ContextManager {
 
   std::uint64_t window_;
   ArtifactStamp stamp_;
+  std::string system_prompt_;
   std::uint64_t summarized_upto_ = 0;  ///< iterations [0, this) have summaries
   std::size_t summary_chars_ = 0;      ///< size of the summary lines
   std::size_t summary_count_ = 0;

@@ -31,11 +31,13 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include <array>
 #include <functional>
 #include <iosfwd>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace leash {
@@ -61,6 +63,20 @@ struct LoopOptions {
   /// Prices for USD accounting, and what to do when they are stale.
   Pricing pricing = default_pricing();
   PricingStaleness pricing_staleness = PricingStaleness::warn;
+  /// The tools this agent may use, by name. Unset (the default): every tool
+  /// of the ToolSet. Set: the planner is offered only those tools' schemas
+  /// (in the ToolSet's order; an empty list offers none), and a call to any
+  /// other tool is rejected exactly as an unknown tool is ("unknown tool 'x'",
+  /// fed back to the planner, an invalid attempt like any other). A name the
+  /// ToolSet lacks is a configuration error (Errc::invalid_config, from run()).
+  /// Not persisted: a resume must pass the same list, as it passes the same
+  /// `observe`.
+  std::optional<std::vector<std::string>> enabled_tools;
+  /// The agent's own instructions, added to every system message after
+  /// leash's agent_instruction and before the goal, under "Agent
+  /// instructions:" (see ContextManager::system_message). Empty: none. Not
+  /// persisted: a resume must pass the same prompt.
+  std::string system_prompt;
   /// The run's id in its store; empty: a fresh one.
   std::string run_id;
   /// Who this loop is, as learning sees it: runs are grouped, mined and
@@ -108,6 +124,12 @@ struct ResumeOptions {
   bool allow_artifact_drift = false;
 };
 
+/// Errc::invalid_config naming every entry of `names` that `ToolSet_` lacks and
+/// listing the tools it has; success when there is none. `what` says where
+/// the names come from ("LoopOptions::enabled_tools", "agent config 'coder'").
+template <class ToolSet_>
+result<void> check_tool_names(std::vector<std::string> const& names, std::string_view what);
+
 template <class Planner_, class ToolSet_, class PolicyList_ = DefaultPolicies,
           class ExitList_ = ExitList<>, class Store_ = AnyStore>
 class Loop {
@@ -152,6 +174,12 @@ class Loop {
   result<LoopResult> resume(std::string run_id, ResumeOptions options = {});
   boost::asio::awaitable<result<LoopResult>> async_resume(std::string run_id, ResumeOptions options = {});
 
+  /// The tool schemas the planner is offered: the ToolSet's, or those of
+  /// LoopOptions::enabled_tools.
+  json::array const& offered_tools() const noexcept {
+    return options_.enabled_tools ? enabled_schemas_ : ToolSet_::schemas();
+  }
+
   /// Why the loop stopped (or "RUNNING" before it did).
   ExplainReport explain() const;
   /// Estimated tokens per context section, and what was spent.
@@ -159,7 +187,8 @@ class Loop {
 
   State const& state() const noexcept { return state_; }
   std::optional<LoopResult> const& last_result() const noexcept { return last_; }
-  /// Set when the options cannot work (stale pricing under `refuse`, …); run() returns it.
+  /// Set when the options cannot work (an enabled tool the ToolSet lacks,
+  /// stale pricing under `refuse`, …); run() returns it.
   std::optional<Error> const& config_error() const noexcept { return config_error_; }
   std::vector<std::string> const& warnings() const noexcept { return warnings_; }
 
@@ -197,6 +226,8 @@ class Loop {
                                                               std::optional<std::string> token = std::nullopt);
   void start_session();
   result<LoopResult> block_on(std::function<boost::asio::awaitable<result<LoopResult>>()> start);
+  /// tools_.validate, but a tool LoopOptions::enabled_tools leaves out is an unknown tool.
+  result<call_type> validate_call(std::string_view name, json::value const& args) const;
   static JournaledAction journal_entry(IterationRecord const& it, call_type const& call);
   boost::asio::awaitable<PlanOutcome> plan_step(std::string const& observation, IterationRecord& it);
   boost::asio::awaitable<std::optional<LoopResult>> record(IterationRecord it);
@@ -223,6 +254,10 @@ class Loop {
   ExitList_ exits_;
   Store_ store_;
   LoopOptions options_;
+  /// Per tool of the ToolSet (declaration order): may it be called?
+  std::array<bool, ToolSet_::size> tool_enabled_{};
+  /// The schemas of the enabled tools (used only with LoopOptions::enabled_tools).
+  json::array enabled_schemas_;
   State state_;
   ContextManager context_;
   Tracer tracer_;

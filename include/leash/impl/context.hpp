@@ -9,6 +9,7 @@ namespace detail {
 
 // Section headings and fixed lines, kept as constants so sizes and renderings
 // cannot disagree.
+inline constexpr std::string_view agent_prompt_heading = "\n\nAgent instructions:\n";
 inline constexpr std::string_view goal_prefix = "\n\nGoal: ";
 inline constexpr std::string_view facts_heading = "\n\nKey facts (pinned):";
 inline constexpr std::string_view failed_heading = "\n\nApproaches already tried that FAILED (do not repeat):";
@@ -92,11 +93,13 @@ inline json::object BudgetReport::to_json() const {
                       {"note", note}};
 }
 
-inline ContextManager::ContextManager(std::uint64_t verbatim_window, std::string summarizer_model)
+inline ContextManager::ContextManager(std::uint64_t verbatim_window, std::string summarizer_model,
+                                      std::string system_prompt)
     : window_(verbatim_window),
       stamp_{std::string(engine_version),
              summarizer_model.empty() ? std::string("deterministic-truncate") : std::move(summarizer_model),
-             digest(summary_instruction)} {}
+             digest(summary_instruction)},
+      system_prompt_(std::move(system_prompt)) {}
 
 inline std::vector<std::string> ContextManager::check_artifact_drift(State const& s) const {
   std::vector<std::string> out;
@@ -153,6 +156,7 @@ inline void ContextManager::add_summary(State& s, std::uint64_t index, std::stri
 
 inline std::size_t ContextManager::system_chars(State const& s) const {
   std::size_t n = agent_instruction.size() + detail::goal_prefix.size() + s.goal.size();
+  if (!system_prompt_.empty()) n += detail::agent_prompt_heading.size() + system_prompt_.size();
   if (!s.pinned_facts.empty()) {
     // Few and editable by the user at any time: counted here, never cached.
     n += detail::facts_heading.size();
@@ -178,6 +182,10 @@ inline std::size_t ContextManager::user_chars(std::size_t observation) const {
 
 inline std::string ContextManager::system_message(State const& s) const {
   std::string out(agent_instruction);
+  if (!system_prompt_.empty()) {
+    out += detail::agent_prompt_heading;
+    out += system_prompt_;
+  }
   out += detail::goal_prefix;
   out += s.goal;
   if (!s.pinned_facts.empty()) {

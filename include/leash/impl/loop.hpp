@@ -4,6 +4,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <exception>
 #include <iostream>
@@ -29,6 +30,23 @@ inline json::value metric_json(std::optional<MetricSnapshot> const& m) {
 
 }  // namespace detail
 
+template <class ToolSet_>
+result<void> check_tool_names(std::vector<std::string> const& names, std::string_view what) {
+  std::vector<std::string_view> unknown;
+  for (auto const& n : names)
+    if (!ToolSet_::find(n) && std::find(unknown.begin(), unknown.end(), n) == unknown.end()) unknown.push_back(n);
+  if (unknown.empty()) return success();
+  std::string msg(what);
+  msg += unknown.size() == 1 ? " names a tool" : " names tools";
+  msg += " the ToolSet does not have:";
+  for (std::size_t i = 0; i < unknown.size(); ++i) ((msg += i ? ", '" : " '") += unknown[i]) += '\'';
+  msg += "; available:";
+  if (ToolSet_::names().empty()) msg += " none";
+  for (std::size_t i = 0; i < ToolSet_::names().size(); ++i)
+    ((msg += i ? ", '" : " '") += ToolSet_::names()[i]) += '\'';
+  return Error{Errc::invalid_config, std::move(msg)};
+}
+
 template <class P, class TS, class PL, class EL, class S>
 Loop<P, TS, PL, EL, S>::Loop(std::string goal, P planner, TS tools, PL policies, EL exits, S store,
                              LoopOptions options)
@@ -39,7 +57,8 @@ Loop<P, TS, PL, EL, S>::Loop(std::string goal, P planner, TS tools, PL policies,
       store_(std::move(store)),
       options_(std::move(options)),
       context_(options_.limits.verbatim_window,
-               options_.summarizer ? std::string(options_.summarizer.model_id()) : std::string()),
+               options_.summarizer ? std::string(options_.summarizer.model_id()) : std::string(),
+               options_.system_prompt),
       tracer_(options_.trace_sinks),
       pool_(options_.tool_threads) {
   state_.goal = std::move(goal);
@@ -55,7 +74,18 @@ Loop<P, TS, PL, EL, S>::Loop(std::string goal, P planner, TS tools, PL policies,
   // store call per iteration, not per event. (Loop is not movable, so the
   // buffer's address is stable.)
   if (options_.trace_to_store) tracer_.set_store_buffer(&store_events_);
-  if (state_.config.cost_limit_usd) {
+  tool_enabled_.fill(true);
+  if (options_.enabled_tools) {
+    if (auto checked = check_tool_names<TS>(*options_.enabled_tools, "LoopOptions::enabled_tools");
+        checked.has_error())
+      config_error_ = checked.error();
+    tool_enabled_.fill(false);
+    for (auto const& n : *options_.enabled_tools)
+      if (auto index = TS::find(n)) tool_enabled_[*index] = true;
+    for (std::size_t i = 0; i < TS::size; ++i)
+      if (tool_enabled_[i]) enabled_schemas_.push_back(TS::schemas()[i]);
+  }
+  if (state_.config.cost_limit_usd && !config_error_) {
     auto usd = check_pricing_staleness(options_.pricing, options_.pricing_staleness);
     if (usd.has_error()) {
       config_error_ = usd.error();
@@ -162,7 +192,8 @@ boost::asio::awaitable<result<LoopResult>> Loop<P, TS, PL, EL, S>::async_resume(
   if (x.approval_ttl_s) c.approval_ttl_s = *x.approval_ttl_s;
 
   ContextManager context(c.verbatim_window,
-                         options_.summarizer ? std::string(options_.summarizer.model_id()) : std::string());
+                         options_.summarizer ? std::string(options_.summarizer.model_id()) : std::string(),
+                         options_.system_prompt);
   if (!options.allow_artifact_drift) {
     auto drift = context.check_artifact_drift(stored);
     if (!drift.empty()) {
@@ -231,7 +262,7 @@ boost::asio::awaitable<std::optional<LoopResult>> Loop<P, TS, PL, EL, S>::recove
       continue;
     }
     if (TS::is_idempotent(e.tool)) {
-      auto call = tools_.validate(e.tool, json::value(e.args));
+      auto call = validate_call(e.tool, json::value(e.args));
       if (call.has_value()) {
         if (auto ended = co_await execute_journaled(it, call.value())) co_return ended;
         continue;
@@ -298,7 +329,7 @@ auto Loop<P, TS, PL, EL, S>::settle_pending(ResumeOptions const& options)
     state_.pending_approval.reset();
     co_return co_await stop_with(Status::approval_denied, note);
   }
-  auto call = tools_.validate(p.tool, json::value(p.args));
+  auto call = validate_call(p.tool, json::value(p.args));
   if (call.has_error())
     co_return Error{Errc::approval_action_mismatch,
                     "the approved action no longer validates against the tools: " + call.error().what()};
@@ -357,7 +388,7 @@ auto Loop<P, TS, PL, EL, S>::settle_pending(ResumeOptions const& options)
 
   std::vector<call_type> rest;
   for (auto const& planned : granted.remaining_calls) {
-    auto next = tools_.validate(planned.tool, json::value(planned.args));
+    auto next = validate_call(planned.tool, json::value(planned.args));
     if (next.has_value())
       rest.push_back(std::move(next).value());
     else
@@ -589,6 +620,16 @@ boost::asio::awaitable<std::optional<LoopResult>> Loop<P, TS, PL, EL, S>::run_ca
 }
 
 template <class P, class TS, class PL, class EL, class S>
+auto Loop<P, TS, PL, EL, S>::validate_call(std::string_view name, json::value const& args) const
+    -> result<call_type> {
+  // Word for word what the ToolSet says of a name it lacks: to the planner,
+  // which was never offered the tool, it does not exist.
+  if (auto index = TS::find(name); index && !tool_enabled_[*index])
+    return Error{Errc::unknown_tool, "unknown tool '" + std::string(name) + "'"};
+  return tools_.validate(name, args);
+}
+
+template <class P, class TS, class PL, class EL, class S>
 JournaledAction Loop<P, TS, PL, EL, S>::journal_entry(IterationRecord const& it, call_type const& call) {
   JournaledAction j;
   j.iteration = it.index;
@@ -640,7 +681,7 @@ auto Loop<P, TS, PL, EL, S>::plan_step(std::string const& observation, Iteration
   std::vector<Message> feedback;
   for (unsigned attempt = 0; attempt < 3; ++attempt) {
     auto source = context_.request(state_, observation, feedback);
-    PlanRequest request(source, TS::schemas(), 0, attempt);
+    PlanRequest request(source, offered_tools(), 0, attempt);
     auto allowance = call_allowance(state_, state_.config, estimate_input_tokens(planner_, request),
                                     price_of(planner_.model_id()), usd_enabled_);
     if (auto* stop = std::get_if<BudgetStop>(&allowance)) co_return std::move(*stop);
@@ -678,7 +719,7 @@ auto Loop<P, TS, PL, EL, S>::plan_step(std::string const& observation, Iteration
     std::vector<std::string> errors;
     planned.calls.reserve(plan.tool_calls.size());
     for (auto const& call : plan.tool_calls) {
-      auto validated = tools_.validate(call.name, call.args);
+      auto validated = validate_call(call.name, call.args);
       if (validated.has_error())
         errors.push_back(validated.error().message);
       else
