@@ -25,6 +25,11 @@
 
 namespace leash::learn {
 
+/// The agent name of the learning layer's own records (one run per learning
+/// cycle). Trace listings leave them out unless asked: they are not agent
+/// runs and must not be mined.
+inline constexpr std::string_view learning_agent = "leash.learn";
+
 /// What a step of a trace did.
 enum class StepType { route, retrieve, generate, tool_call, respond };
 BOOST_DESCRIBE_ENUM(StepType, route, retrieve, generate, tool_call, respond)

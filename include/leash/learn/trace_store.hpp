@@ -39,6 +39,8 @@ struct TraceFilter {
   /// Build each trace's steps (reads every iteration; analyses that only need
   /// query, model, outcome and feedback leave it off).
   bool with_steps = true;
+  /// Also the learning layer's own cycle records (agent `leash.learn`).
+  bool include_learning_records = false;
 };
 
 /// A run as a trace: goal → query, RunInfo → agent, model, engine, result,

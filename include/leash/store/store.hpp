@@ -65,6 +65,7 @@ struct RunSummary {
 struct RunQuery {
   std::string agent;               ///< RunInfo::agent equals this
   std::string model;               ///< RunInfo::model equals this
+  std::string exclude_agent;       ///< RunInfo::agent is not this (learning leaves out its own records)
   std::optional<Outcome> outcome;  ///< outcome_of(status) equals this
   std::optional<double> since;     ///< started at or after (seconds since the epoch)
   std::optional<double> until;     ///< started at or before

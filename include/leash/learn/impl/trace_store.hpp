@@ -83,6 +83,7 @@ inline RunQuery TraceStore::query_of(TraceFilter const& f) {
   q.until = f.until;
   q.limit = f.limit;
   q.with_iterations = f.with_steps;
+  if (!f.include_learning_records) q.exclude_agent = learning_agent;
   return q;
 }
 
@@ -118,6 +119,7 @@ inline auto TraceStore::search(std::string text, std::uint64_t limit) -> task<st
   RunQuery q;
   q.text = std::move(text);
   q.limit = limit;
+  q.exclude_agent = learning_agent;
   q.with_iterations = true;
   std::vector<Trace> out;
   auto scanned = co_await store_.scan_runs(std::move(q), [&](State&& s) {

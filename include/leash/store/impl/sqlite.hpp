@@ -781,11 +781,13 @@ inline result<json::array> SqliteStore::do_load_events(std::string const& run_id
 namespace detail::sqlite_store {
 
 /// The WHERE clause of a RunQuery; parameters ?1 agent, ?2 model, ?3 outcome,
-/// ?4 since, ?5 until, ?6 the FTS5 query (bound by bind_run_query).
+/// ?4 since, ?5 until, ?6 the FTS5 query, ?10 the agent left out (bound by
+/// bind_run_query; ?7 to ?9 are the scan's paging and limit).
 inline std::string run_query_where(RunQuery const& q) {
   std::string where = " WHERE 1";
   if (!q.agent.empty()) where += " AND agent = ?1";
   if (!q.model.empty()) where += " AND model = ?2";
+  if (!q.exclude_agent.empty()) where += " AND agent <> ?10";
   if (q.outcome) where += " AND outcome = ?3";
   if (q.since) where += " AND started_at >= ?4";
   if (q.until) where += " AND started_at <= ?5";
@@ -808,6 +810,7 @@ inline std::string fts_query(std::string_view text) {
 inline void bind_run_query(sqlite::Statement& st, RunQuery const& q, std::string const& fts) {
   if (!q.agent.empty()) st.bind(1, q.agent);
   if (!q.model.empty()) st.bind(2, q.model);
+  if (!q.exclude_agent.empty()) st.bind(10, q.exclude_agent);
   if (q.outcome) st.bind(3, to_string(*q.outcome));
   if (q.since) st.bind(4, *q.since);
   if (q.until) st.bind(5, *q.until);

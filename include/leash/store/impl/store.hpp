@@ -68,6 +68,7 @@ inline bool starts_a_word(std::string_view field, std::string_view word) {
 inline bool run_matches(RunQuery const& q, State const& s, double started_at) {
   if (!q.agent.empty() && s.info.agent != q.agent) return false;
   if (!q.model.empty() && s.info.model != q.model) return false;
+  if (!q.exclude_agent.empty() && s.info.agent == q.exclude_agent) return false;
   if (q.outcome && outcome_of(s.status) != *q.outcome) return false;
   if (q.since && started_at < *q.since) return false;
   if (q.until && started_at > *q.until) return false;

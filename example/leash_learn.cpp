@@ -1,0 +1,436 @@
+// leash-learn — an agent that gets better from its own runs.
+//
+// The agent answers questions with two tools, `calculator` and `lookup`. Its
+// configuration (which tools are enabled, how many turns, temperature, system
+// prompt) is a TOML file per agent in a config directory. A learning cycle
+// reads the recorded runs and their feedback, rewrites the configs, evaluates
+// the agent on a dataset before and after, and keeps the change only when the
+// score improved; otherwise it puts the old configs back.
+//
+//   leash-learn ask   STORE QUESTION [--agent NAME] [--configs DIR] [--model SPEC]
+//   leash-learn cycle STORE --configs DIR [--agent NAME] [--dataset FILE]
+//                     [--model SPEC] [--min-improvement X] [--min-quality Q] [--json]
+//   leash-learn versions --configs DIR AGENT
+//   leash-learn rollback --configs DIR AGENT VERSION
+//
+// With no --model the agent's planner is an offline stand-in for a model (it
+// uses whatever tools the config enables, like a model given those tools), so
+// the whole cycle runs without a network. --model takes any transport spec
+// (openai:gpt-4o, anthropic:claude-sonnet-4-6, scripted:FILE#MODEL, …).
+//
+// Attach feedback to recorded runs with `leash feedback STORE RUN up|down|SCORE`.
+#include <leash/leash.hpp>
+#include <leash/learn/apply_config.hpp>
+#include <leash/learn/evaluator.hpp>
+#include <leash/learn/orchestrator.hpp>
+#include <leash/llm.hpp>
+#include <leash/store/open.hpp>
+#include <leash/sync_wait.hpp>
+
+#include <CLI/CLI.hpp>
+
+#include <cctype>
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace json = boost::json;
+namespace learn = leash::learn;
+
+namespace {
+
+// ---- The agent's tools ---------------------------------------------------------
+
+struct Expression {
+  std::string expression;
+};
+BOOST_DESCRIBE_STRUCT(Expression, (), (expression))
+
+/// + - * / and parentheses over decimal numbers.
+class Arithmetic {
+ public:
+  explicit Arithmetic(std::string_view text) : s_(text) {}
+  std::optional<double> parse() {
+    auto v = sum();
+    skip();
+    if (!v || i_ != s_.size()) return std::nullopt;
+    return v;
+  }
+
+ private:
+  void skip() {
+    while (i_ < s_.size() && std::isspace(static_cast<unsigned char>(s_[i_]))) ++i_;
+  }
+  std::optional<double> sum() {
+    auto v = product();
+    for (skip(); v && i_ < s_.size() && (s_[i_] == '+' || s_[i_] == '-'); skip()) {
+      char op = s_[i_++];
+      auto r = product();
+      if (!r) return std::nullopt;
+      v = op == '+' ? *v + *r : *v - *r;
+    }
+    return v;
+  }
+  std::optional<double> product() {
+    auto v = factor();
+    for (skip(); v && i_ < s_.size() && (s_[i_] == '*' || s_[i_] == '/' || s_[i_] == 'x'); skip()) {
+      char op = s_[i_++];
+      auto r = factor();
+      if (!r || (op == '/' && *r == 0.0)) return std::nullopt;
+      v = op == '/' ? *v / *r : *v * *r;
+    }
+    return v;
+  }
+  std::optional<double> factor() {
+    skip();
+    if (i_ < s_.size() && s_[i_] == '(') {
+      ++i_;
+      auto v = sum();
+      skip();
+      if (!v || i_ >= s_.size() || s_[i_] != ')') return std::nullopt;
+      ++i_;
+      return v;
+    }
+    if (i_ < s_.size() && s_[i_] == '-') {
+      ++i_;
+      auto v = factor();
+      return v ? std::optional<double>(-*v) : std::nullopt;
+    }
+    std::size_t start = i_;
+    while (i_ < s_.size() && (std::isdigit(static_cast<unsigned char>(s_[i_])) || s_[i_] == '.')) ++i_;
+    if (start == i_) return std::nullopt;
+    return std::stod(std::string(s_.substr(start, i_ - start)));
+  }
+  std::string_view s_;
+  std::size_t i_ = 0;
+};
+
+std::string number_text(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.10g", v);
+  return buf;
+}
+
+struct Calculator {
+  static constexpr std::string_view name = "calculator";
+  static constexpr std::string_view description = "Evaluate an arithmetic expression: + - * / and parentheses.";
+  static constexpr bool non_blocking = true;
+  using args = Expression;
+  leash::result<std::string> operator()(args const& a) const {
+    auto v = Arithmetic(a.expression).parse();
+    if (!v) return leash::Error{leash::Errc::tool_failed, "cannot evaluate '" + a.expression + "'"};
+    return number_text(*v);
+  }
+};
+
+struct Topic {
+  std::string topic;
+};
+BOOST_DESCRIBE_STRUCT(Topic, (), (topic))
+
+struct Lookup {
+  static constexpr std::string_view name = "lookup";
+  static constexpr std::string_view description = "Look up a fact: the capital of a country.";
+  static constexpr bool non_blocking = true;
+  using args = Topic;
+  leash::result<std::string> operator()(args const& a) const {
+    static std::map<std::string, std::string, std::less<>> const capitals = {
+        {"france", "Paris"}, {"japan", "Tokyo"}, {"kenya", "Nairobi"}, {"peru", "Lima"}, {"italy", "Rome"}};
+    std::string key;
+    for (char c : a.topic) key += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (auto const& [country, capital] : capitals)
+      if (key.find(country) != std::string::npos) return capital;
+    return leash::Error{leash::Errc::tool_failed, "no fact about '" + a.topic + "'"};
+  }
+};
+
+using Tools = leash::ToolSet<Calculator, Lookup>;
+
+// ---- An offline stand-in for a model -------------------------------------------
+
+/// How the observation shows the last tool's result (the planner looks for it).
+constexpr std::string_view result_marker = "tool result = ";
+
+/// Behaves like a model that uses the tools it is offered: an arithmetic
+/// question goes to `calculator`, a capital to `lookup`; with the tool's result
+/// in its context it answers; without the tool it can only say so.
+class OfflinePlanner {
+ public:
+  explicit OfflinePlanner(std::string question) : question_(std::move(question)) {}
+
+  boost::asio::awaitable<leash::result<leash::Plan>> plan(leash::PlanRequest const& request) {
+    auto offered = [&](std::string_view tool) {
+      for (auto const& t : request.tools())
+        if (t.as_object().at("name").as_string() == tool) return true;
+      return false;
+    };
+    std::string context;
+    for (auto const& m : request.messages()) context += m.content + "\n";
+    if (auto at = context.rfind(result_marker); at != std::string::npos) {
+      at += result_marker.size();
+      auto end = context.find('\n', at);
+      co_return leash::Plan::text_only("The answer is " + context.substr(at, end - at) + ".", {120, 12});
+    }
+    std::string lower;
+    for (char c : question_) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (auto at = lower.find("capital of "); at != std::string::npos) {
+      if (offered("lookup"))
+        co_return leash::Plan::single_call("lookup", {{"topic", question_.substr(at + 11)}}, "Looking it up.", {100, 10});
+      co_return leash::Plan::text_only("I do not know that without a way to look it up.", {100, 12});
+    }
+    auto first = question_.find_first_of("0123456789(");
+    if (first != std::string::npos) {
+      std::string expression = question_.substr(first);
+      while (!expression.empty() && (expression.back() == '?' || expression.back() == '.' ||
+                                     std::isspace(static_cast<unsigned char>(expression.back()))))
+        expression.pop_back();
+      if (offered("calculator"))
+        co_return leash::Plan::single_call("calculator", {{"expression", expression}}, "Calculating.", {100, 10});
+      co_return leash::Plan::text_only("Without a calculator I can only guess: about 100.", {100, 12});
+    }
+    co_return leash::Plan::text_only("I cannot answer that.", {100, 8});
+  }
+  std::string_view model_id() const noexcept { return "offline"; }
+  std::string_view provider() const noexcept { return "offline"; }
+
+ private:
+  std::string question_;
+};
+
+/// The loop succeeds when the planner answers in words, without a tool call.
+struct Answered {
+  bool operator()(leash::State const& s) const {
+    return !s.iterations.empty() && s.iterations.back().actions.empty() && !s.iterations.back().plan_text.empty();
+  }
+};
+
+using Agent = leash::Loop<leash::AnyPlanner, Tools, leash::DefaultPolicies, leash::ExitList<leash::Success<Answered>>,
+                          leash::AnyStore>;
+
+struct AgentSettings {
+  std::string agent = "calc";
+  std::string configs;  ///< empty: every tool, defaults
+  std::string model;    ///< empty: the offline planner
+  bool quiet = true;
+};
+
+/// The agent for `question`, configured from its TOML file when there is one.
+leash::result<std::unique_ptr<Agent>> make_agent(AgentSettings const& s, std::string const& question,
+                                                 leash::AnyStore store) {
+  leash::LoopOptions options;
+  options.agent_name = s.agent;
+  options.quiet = s.quiet;
+  options.limits.max_iterations = 6;
+  options.observe = [](leash::State const& st) -> std::string {
+    if (st.iterations.empty()) return "no tool used yet";
+    for (auto const& a : st.iterations.back().actions)
+      if (a.status == leash::ActionStatus::ok) return a.tool + " " + std::string(result_marker) + a.result_excerpt;
+    return "the last step gave no result";
+  };
+  leash::LlmPlannerOptions planner_options;
+  if (!s.configs.empty()) {
+    auto evolver = learn::AgentConfigEvolver::open(s.configs);
+    if (evolver.has_error()) return evolver.error();
+    std::error_code ec;
+    if (std::filesystem::exists(evolver.value().config_path(s.agent), ec)) {
+      auto config = evolver.value().load(s.agent);
+      if (config.has_error()) return config.error();
+      auto applied = learn::apply_agent_config<Tools>(config.value(), options, planner_options);
+      if (applied.has_error()) return applied.error();
+    }
+  }
+  leash::AnyPlanner planner;
+  if (s.model.empty()) {
+    planner = OfflinePlanner(question);
+  } else {
+    auto transport = leash::llm::make_transport(s.model);
+    if (transport.has_error()) return transport.error();
+    planner = leash::LlmPlanner(transport.value(), planner_options);
+  }
+  return std::make_unique<Agent>(question, std::move(planner), Tools{}, leash::DefaultPolicies{},
+                                 leash::ExitList<leash::Success<Answered>>{}, std::move(store), std::move(options));
+}
+
+int fail(int code, std::string const& message) {
+  std::cerr << "leash-learn: " << message << '\n';
+  return code;
+}
+
+std::optional<leash::AnyStore> open(std::string const& spec) {
+  auto store = leash::open_store(spec);
+  if (store.has_error()) {
+    fail(3, store.error().what());
+    return std::nullopt;
+  }
+  return std::move(store).value();
+}
+
+int ask(std::string const& spec, std::string const& question, AgentSettings const& settings) {
+  auto store = open(spec);
+  if (!store) return 3;
+  auto agent = make_agent(settings, question, *store);
+  if (agent.has_error()) return fail(2, agent.error().what());
+  auto r = agent.value()->run();
+  if (r.has_error()) return fail(1, r.error().what());
+  std::cout << r.value().run_id << '\t' << leash::to_string(r.value().status) << '\t'
+            << agent.value()->state().info.result << '\n';
+  return r.value().status == leash::Status::success ? 0 : 1;
+}
+
+void print_config(learn::AgentConfig const& c) {
+  std::cout << "tools [";
+  for (std::size_t i = 0; i < c.tools.size(); ++i) std::cout << (i ? ", " : "") << c.tools[i];
+  std::cout << "], max_turns " << c.max_turns;
+}
+
+int cycle(std::string const& spec, AgentSettings const& settings, std::string const& dataset,
+          std::string const& grader, double min_improvement, double min_quality, bool as_json) {
+  auto store = open(spec);
+  if (!store) return 3;
+  learn::OrchestratorOptions options;
+  options.config_dir = settings.configs;
+  options.min_improvement = min_improvement;
+  options.min_quality = min_quality;
+  if (!settings.agent.empty()) options.agent_id = settings.agent;
+
+  auto print = [&](learn::CycleReport const& rep) {
+    if (as_json) {
+      std::cout << json::serialize(rep.to_json()) << '\n';
+      return;
+    }
+    std::cout << "runs read: " << rep.traces_seen << "  sft pairs: " << rep.sft_pairs
+              << "  query classes: " << rep.routing_classes << '\n';
+    for (auto const& [cls, model] : rep.best_models) std::cout << "  best model for " << cls << ": " << model << '\n';
+    if (rep.baseline_score) std::cout << "baseline score: " << *rep.baseline_score << '\n';
+    for (auto const& c : rep.changes) {
+      std::cout << "changed " << c.agent << ": ";
+      if (c.before) {
+        print_config(*c.before);
+        std::cout << "  ->  ";
+      } else {
+        std::cout << "(new)  ";
+      }
+      print_config(c.after);
+      std::cout << '\n';
+    }
+    if (rep.post_score) std::cout << "score after the change: " << *rep.post_score << '\n';
+    std::cout << rep.status << (rep.reason.empty() ? "" : ": " + rep.reason) << '\n';
+    if (rep.rolled_back) std::cout << "the configs are back as they were\n";
+    if (!rep.cycle_run_id.empty()) std::cout << "recorded as run " << rep.cycle_run_id << '\n';
+  };
+
+  leash::result<learn::CycleReport> rep = leash::Error{leash::Errc::invalid_input};
+  if (dataset.empty()) {
+    learn::LearningOrchestrator<> orchestrator(*store, options);
+    rep = leash::sync_wait(orchestrator.run());
+  } else {
+    auto samples = learn::load_dataset(dataset);
+    if (samples.has_error()) return fail(2, samples.error().what());
+    // Evaluation runs go to a store of their own (memory): they are not
+    // history to learn from.
+    auto agent = learn::loop_agent([settings](learn::EvalSample const& sample) -> std::unique_ptr<Agent> {
+      auto made = make_agent(settings, sample.query, leash::AnyStore{});
+      return made.has_value() ? std::move(made).value() : nullptr;
+    });
+    auto run_with = [&](auto grader) {
+      learn::DatasetEvaluator evaluator(samples.value(), agent, std::move(grader));
+      learn::LearningOrchestrator<decltype(evaluator)> orchestrator(*store, options, std::move(evaluator));
+      return leash::sync_wait(orchestrator.run());
+    };
+    if (grader == "exact")
+      rep = run_with(learn::ExactGrader{});
+    else if (grader == "numeric")
+      rep = run_with(learn::NumericGrader{});
+    else if (grader == "reference")
+      rep = run_with(learn::ReferenceGrader{});
+    else
+      rep = run_with(learn::ContainsGrader{});
+  }
+  if (rep.has_error()) return fail(3, rep.error().what());
+  print(rep.value());
+  return rep.value().status == "error" ? 1 : 0;
+}
+
+int versions(std::string const& configs, std::string const& agent) {
+  auto evolver = learn::AgentConfigEvolver::open(configs);
+  if (evolver.has_error()) return fail(3, evolver.error().what());
+  auto list = evolver.value().list_versions(agent);
+  if (list.has_error()) return fail(3, list.error().what());
+  for (auto const& v : list.value())
+    std::cout << 'v' << v.version << (v.current ? "  (current)  " : "  ") << v.path.string() << '\n';
+  return 0;
+}
+
+int rollback(std::string const& configs, std::string const& agent, std::uint64_t version) {
+  auto evolver = learn::AgentConfigEvolver::open(configs);
+  if (evolver.has_error()) return fail(3, evolver.error().what());
+  auto back = evolver.value().rollback(agent, version);
+  if (back.has_error()) return fail(2, back.error().what());
+  std::cout << agent << " is at v" << version << " again\n";
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"leash-learn: learn from recorded runs; keep a change only when an evaluation says it helped",
+               "leash-learn"};
+  app.require_subcommand(1);
+  app.footer("STORE is a store spec (sqlite:PATH, file:DIR). Exit codes: 0 done; 1 the run or cycle failed; "
+             "2 bad input; 3 store or config directory unreadable.");
+
+  std::string spec, question, dataset, configs, model;
+  std::string agent_name = "calc";
+  double min_improvement = 0.02, min_quality = 0.7;
+  bool as_json = false;
+  std::uint64_t version = 0;
+
+  auto* ask_cmd = app.add_subcommand("ask", "Run the agent on one question and record the run");
+  ask_cmd->add_option("STORE", spec, "Store spec")->required();
+  ask_cmd->add_option("QUESTION", question, "The question")->required();
+  auto* cycle_cmd = app.add_subcommand("cycle", "One learning cycle: mine, change configs, evaluate, keep or undo");
+  cycle_cmd->add_option("STORE", spec, "Store spec")->required();
+  cycle_cmd->add_option("--dataset", dataset, "JSONL of {query, expected} to evaluate on (none: accept)");
+  cycle_cmd->add_option("--min-improvement", min_improvement, "Keep a change that gains at least this")
+      ->capture_default_str();
+  cycle_cmd->add_option("--min-quality", min_quality, "Lowest feedback a run may have to be mined")
+      ->capture_default_str();
+  cycle_cmd->add_flag("--json", as_json, "Print the cycle's report as JSON");
+  std::string grader = "contains";
+  cycle_cmd->add_option("--grader", grader, "How answers are graded against `expected`")
+      ->check(CLI::IsMember({"contains", "exact", "numeric", "reference"}))
+      ->capture_default_str();
+  for (auto* cmd : {ask_cmd, cycle_cmd}) {
+    cmd->add_option("--agent", agent_name, "Agent name")->capture_default_str();
+    cmd->add_option("--model", model, "Transport spec; none: the offline planner");
+  }
+  ask_cmd->add_option("--configs", configs, "Config directory (none: every tool, defaults)");
+  cycle_cmd->add_option("--configs", configs, "Config directory")->required();
+  auto* versions_cmd = app.add_subcommand("versions", "List an agent's config versions");
+  auto* rollback_cmd = app.add_subcommand("rollback", "Make an earlier config version current again");
+  for (auto* cmd : {versions_cmd, rollback_cmd}) {
+    cmd->add_option("--configs", configs, "Config directory")->required();
+    cmd->add_option("AGENT", agent_name, "Agent name")->required();
+  }
+  rollback_cmd->add_option("VERSION", version, "Version number (see versions)")->required();
+
+  try {
+    app.parse(argc, argv);
+  } catch (CLI::ParseError const& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  AgentSettings settings;
+  settings.agent = agent_name;
+  settings.configs = configs;
+  settings.model = model;
+  if (*ask_cmd) return ask(spec, question, settings);
+  if (*cycle_cmd) return cycle(spec, settings, dataset, grader, min_improvement, min_quality, as_json);
+  if (*versions_cmd) return versions(configs, agent_name);
+  if (*rollback_cmd) return rollback(configs, agent_name, version);
+  return 2;
+}
