@@ -19,30 +19,7 @@ using namespace leash_test;
 
 namespace {
 
-struct Ran {
-  int code = -1;
-  std::string out;  ///< stdout and stderr
-};
-
-std::string quoted(std::string const& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
-Ran run_cli(std::vector<std::string> const& args) {
-  std::string cmd = quoted(LEASH_CLI_PATH);
-  for (auto const& a : args) cmd += " " + quoted(a);
-  cmd += " 2>&1";
-  Ran r;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  BOOST_REQUIRE(p != nullptr);
-  char buf[4096];
-  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) r.out.append(buf, n);
-  int status = ::pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+Ran run_cli(std::vector<std::string> const& args) { return run_program(LEASH_CLI_PATH, args); }
 
 using Gated = Loop<ScriptedPlanner, FixTools, PolicyList<RequireApproval<ToolNamed<"fix">>>>;
 

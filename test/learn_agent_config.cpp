@@ -5,6 +5,8 @@
 #endif
 #include <boost/test/unit_test.hpp>
 
+#include "store_kinds.hpp"
+
 #if defined(LEASH_HAS_TOMLPLUSPLUS)
 
 #include <chrono>
@@ -28,25 +30,9 @@ using leash::learn::StepType;
 using leash::learn::Trace;
 using leash::learn::TraceStep;
 
-/// A fresh directory under the system temp dir, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    std::random_device rd;
-    do path_ = fs::temp_directory_path() / ("leash-agent-config-" + std::to_string(rd()) + std::to_string(rd()));
-    while (fs::exists(path_));
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  TempDir(TempDir const&) = delete;
-  TempDir& operator=(TempDir const&) = delete;
-  fs::path const& path() const noexcept { return path_; }
-
- private:
-  fs::path path_;
+/// Directories named leash-agent-config-*, removed with everything in them.
+struct TempDir : leash_test::TempDir {
+  TempDir() : leash_test::TempDir("leash-agent-config") {}
 };
 
 EvolverOptions options() { return EvolverOptions{}; }  // classify_query

@@ -336,35 +336,7 @@ BOOST_AUTO_TEST_CASE(the_router_learns_from_the_cycle_and_forgets_a_rejected_one
 }
 
 #if defined(LEASH_LEARN_PATH) && defined(LEASH_CLI_PATH)
-namespace test_learn_orchestrator {
-
-struct Ran {
-  int code = -1;
-  std::string out;
-};
-
-std::string shell_quoted(std::string const& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
-Ran run_program(std::string const& program, std::vector<std::string> const& args) {
-  std::string cmd = shell_quoted(program);
-  for (auto const& a : args) cmd += " " + shell_quoted(a);
-  cmd += " 2>&1";
-  Ran r;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  BOOST_REQUIRE(p != nullptr);
-  char buf[4096];
-  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) r.out.append(buf, n);
-  int status = ::pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
-
-}  // namespace test_learn_orchestrator
-using namespace test_learn_orchestrator;
+using leash_test::run_program;
 
 // The README's learning cycle (scripts/learn-demo.sh), with the real programs.
 BOOST_AUTO_TEST_CASE(leash_learn_runs_the_readme_cycle_and_undoes_a_rejected_change) {

@@ -7,11 +7,15 @@
 // heavy to compile, so the suites that need them include them themselves.
 #include <leash/loop.hpp>
 #include <leash/store/memory.hpp>
+#include <leash/sync_wait.hpp>
+
+#include <sys/wait.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 
 #include <algorithm>
+#include <cstdio>
 #include <exception>
 #include <optional>
 #include <memory>
@@ -124,28 +128,40 @@ inline std::vector<leash::Event> events_of(leash::MemorySink const& sink, std::s
 /// `io`) must finish while the io_context still exists.
 template <class T>
 T run_sync(boost::asio::io_context& io, boost::asio::awaitable<T> a) {
-  std::optional<std::conditional_t<std::is_void_v<T>, char, T>> out;
-  std::exception_ptr failure;
-  boost::asio::co_spawn(
-      io,
-      [&]() -> boost::asio::awaitable<void> {
-        if constexpr (std::is_void_v<T>)
-          co_await std::move(a);
-        else
-          out.emplace(co_await std::move(a));
-      },
-      [&](std::exception_ptr e) { failure = e; });
-  io.restart();
-  io.run();
-  if (failure) std::rethrow_exception(failure);
-  if constexpr (!std::is_void_v<T>) return std::move(*out);
+  return leash::sync_wait(io, std::move(a));
 }
 
 /// As above, on a fresh io_context of its own.
 template <class T>
 T run_sync(boost::asio::awaitable<T> a) {
-  boost::asio::io_context io;
-  return run_sync(io, std::move(a));
+  return leash::sync_wait(std::move(a));
+}
+
+/// What a program printed (stdout and stderr together) and its exit code
+/// (-1 when it was killed or could not be run).
+struct Ran {
+  int code = -1;
+  std::string out;
+};
+
+/// Runs `program` with `args` through /bin/sh, each word single-quoted.
+inline Ran run_program(std::string const& program, std::vector<std::string> const& args) {
+  auto quoted = [](std::string const& word) {
+    std::string q = "'";
+    for (char c : word) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return q + "'";
+  };
+  std::string cmd = quoted(program);
+  for (auto const& a : args) cmd += " " + quoted(a);
+  cmd += " 2>&1";
+  Ran r;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p) return r;
+  char buf[4096];
+  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) r.out.append(buf, n);
+  int status = ::pclose(p);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
 }
 
 }  // namespace leash_test
