@@ -1,6 +1,9 @@
 // The exemplars of docs/concepts/*.md, compiled, so the pages cannot drift
 // from the requirements they describe.
 #include <leash/leash.hpp>
+#include <leash/learn/evaluator.hpp>
+#include <leash/learn/reward.hpp>
+#include <leash/learn/router.hpp>
 
 #include <boost/test/unit_test.hpp>
 
@@ -64,6 +67,29 @@ static_assert(leash::GoalMetric<FailingCount>);
 
 static_assert(leash::Store<leash::AnyStore>);
 static_assert(leash::Store<leash::MemoryStore>);
+
+// docs/concepts/Router.md, Reward.md, Evaluator.md
+struct ShortToSmall {
+  std::string select_model(leash::learn::RoutingContext const& ctx) const {
+    return ctx.query_length < 50 ? "gpt-4o-mini" : "gpt-4o";
+  }
+};
+static_assert(leash::learn::Router<ShortToSmall>);
+
+struct FeedbackOnly {
+  double compute(leash::learn::RewardInput const& in) const { return in.feedback.value_or(0.5); }
+};
+static_assert(leash::learn::Reward<FeedbackOnly>);
+
+struct Fixed {
+  double score = 0.5;
+  boost::asio::awaitable<leash::result<leash::learn::EvalReport>> evaluate() {
+    leash::learn::EvalReport r;
+    r.accuracy = score;
+    co_return r;
+  }
+};
+static_assert(leash::learn::Evaluator<Fixed>);
 
 }  // namespace exemplar
 
