@@ -274,6 +274,10 @@ BOOST_AUTO_TEST_CASE(cycles_are_recorded_as_runs_and_never_mined) {
   BOOST_TEST(stored.value().info.metadata.at("kind").as_string() == "learning_cycle");
   BOOST_TEST(stored.value().info.metadata.at("sft_pairs").to_number<int>() == 6);
   BOOST_TEST(to_string(*stored.value().status) == "SUCCESS");
+  auto const& inputs = stored.value().info.metadata.at("inputs").as_object();
+  BOOST_TEST(inputs.at("min_improvement").as_double() == 0.02);
+  BOOST_TEST(inputs.at("agent_id").is_null());
+  BOOST_TEST(inputs.at("evaluated").as_bool() == false);
 
   leash::learn::TraceStore traces(f.store);
   BOOST_TEST(run_sync(traces.count({})).value() == 6u);  // the cycle is not a trace

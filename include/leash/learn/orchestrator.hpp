@@ -25,7 +25,8 @@
 // * the store is read once per cycle, streamed, for every analysis;
 // * every cycle is recorded in the store as a run of agent `leash.learn`
 //   (goal "learning cycle", metadata = this report), so `leash runs` and
-//   `leash show` list and explain cycles; trace listings leave those out.
+//   `leash show` list and explain cycles (metadata: the report and the
+//   cycle's inputs); trace listings leave those out.
 //
 // The evaluator is asked twice; it must read the agent configs when its
 // evaluate() runs (the configs in options.config_dir are what changed).

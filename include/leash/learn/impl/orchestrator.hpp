@@ -120,6 +120,16 @@ boost::asio::awaitable<result<CycleReport>> LearningOrchestrator<Eval, TrainerT>
   rep.cycle_run_id = s.run_id;
   s.info.metadata = rep.to_json();
   s.info.metadata["kind"] = "learning_cycle";
+  // What the cycle was asked to do, so a recorded cycle can be judged alone.
+  s.info.metadata["inputs"] = json::object{
+      {"config_dir", options_.config_dir.string()},
+      {"agent_id", options_.agent_id ? json::value(*options_.agent_id) : json::value(nullptr)},
+      {"min_improvement", options_.min_improvement},
+      {"min_quality", options_.min_quality},
+      {"min_sft_pairs", options_.min_sft_pairs},
+      {"evaluated", !std::is_same_v<Eval, NoEvaluator>},
+      {"trainer", !std::is_same_v<TrainerT, NoTrainer>},
+      {"router", options_.router != nullptr}};
   auto recorded = co_await store_.create_run(s);
   if (recorded.has_error()) {
     rep.cycle_run_id.clear();
