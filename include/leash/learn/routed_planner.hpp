@@ -58,7 +58,6 @@ class RoutedPlanner {
                 RewardT reward = {})
       : router_(std::move(router)), options_(std::move(options)), reward_(std::move(reward)) {
     for (auto& t : transports) planners_.emplace_back(std::move(t), options_.planner);
-    if (!planners_.empty()) last_model_ = std::string(planners_.front().model_id());
   }
 
   boost::asio::awaitable<result<Plan>> plan(PlanRequest const& request) {
@@ -77,7 +76,7 @@ class RoutedPlanner {
       if (planners_[i].model_id() == chosen) index = i;
     auto& planner = planners_[index];
     last_index_ = index;
-    last_model_ = std::string(planner.model_id());
+    std::string const model(planner.model_id());
     ++calls_;
 
     auto const start = std::chrono::steady_clock::now();
@@ -90,20 +89,22 @@ class RoutedPlanner {
         in.latency_s = latency;
         in.prompt_tokens = reply.value().usage.input_tokens;
         in.completion_tokens = reply.value().usage.output_tokens;
-        in.cost_usd = options_.pricing.estimate_cost(in.prompt_tokens, in.completion_tokens, last_model_).value_or(0.0);
-        in.model = last_model_;
+        in.cost_usd = options_.pricing.estimate_cost(in.prompt_tokens, in.completion_tokens, model).value_or(0.0);
+        in.model = model;
         in.query = query;
         in.response = reply.value().text;
         reward = reward_.compute(in);
       }
       // A router that refuses the model or the reward keeps what it knew.
-      (void)router_.update(ctx, last_model_, reward);
+      (void)router_.update(ctx, model, reward);
     }
     co_return reply;
   }
 
   /// The model of the last call (before any call: the first transport's).
-  std::string_view model_id() const noexcept { return last_model_; }
+  std::string_view model_id() const noexcept {
+    return planners_.empty() ? std::string_view("none") : planners_[last_index_].model_id();
+  }
   std::string_view provider() const noexcept {
     return planners_.empty() ? std::string_view() : planners_[last_index_].provider();
   }
@@ -117,7 +118,6 @@ class RoutedPlanner {
   RoutedPlannerOptions options_;
   RewardT reward_;
   std::vector<LlmPlanner> planners_;
-  std::string last_model_ = "none";
   std::size_t last_index_ = 0;
   std::size_t calls_ = 0;
 };

@@ -1,20 +1,15 @@
 #ifndef LEASH_LEARN_IMPL_ORCHESTRATOR_HPP
 #define LEASH_LEARN_IMPL_ORCHESTRATOR_HPP
 
-#include <algorithm>
-#include <chrono>
-#include <fstream>
 #include <leash/store/detail/file_io.hpp>
+
+#include <algorithm>
 #include <sstream>
 #include <type_traits>
 
 namespace leash::learn {
 
 namespace detail {
-
-inline double epoch_now() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 inline json::object config_json(AgentConfig const& c) {
   json::array tools;
@@ -108,7 +103,7 @@ boost::asio::awaitable<result<CycleReport>> LearningOrchestrator<Eval, TrainerT>
   s.goal = options_.agent_id ? "learning cycle for agent " + *options_.agent_id : "learning cycle";
   s.info.agent = std::string(learning_agent);
   s.info.started_at = rep.timestamp;
-  s.info.ended_at = detail::epoch_now();
+  s.info.ended_at = Tracer::now();
   s.info.result = rep.status + (rep.reason.empty() ? "" : ": " + rep.reason);
   s.reason = s.info.result;
   if (rep.status == "completed")
@@ -142,7 +137,7 @@ boost::asio::awaitable<result<CycleReport>> LearningOrchestrator<Eval, TrainerT>
 template <class Eval, class TrainerT>
 boost::asio::awaitable<result<CycleReport>> LearningOrchestrator<Eval, TrainerT>::run() {
   CycleReport rep;
-  rep.timestamp = detail::epoch_now();
+  rep.timestamp = Tracer::now();
 
   EvolverOptions evolver_options;
   evolver_options.agent = options_.agent_id;  // §4.8: the reference's evolver saw every agent
