@@ -12,7 +12,7 @@ using leash::Errc;
 using leash::Error;
 
 constexpr int first_errc = static_cast<int>(Errc::unknown_tool);
-constexpr int last_errc = static_cast<int>(Errc::invalid_input);
+constexpr int last_errc = static_cast<int>(Errc::speaker_failed);
 
 leash::result<int> half(int x) {
   if (x % 2) return Error{Errc::invalid_arguments, "odd: " + std::to_string(x)};

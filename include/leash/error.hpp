@@ -53,6 +53,7 @@ enum class Errc {
   command_failed_to_start, ///< a command could not be started (not found, not executable, bad cwd)
   path_escapes_root,       ///< a path resolves outside the directory a file tool is confined to
   invalid_input,           ///< a value outside what the function accepts (a score not in [0, 1], …)
+  speaker_failed,          ///< a conversation party (sim::Speaker) threw or gave no reply
 };
 
 /// The category of leash::Errc ("leash").

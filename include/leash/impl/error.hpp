@@ -46,6 +46,7 @@ class error_category_impl final : public std::error_category {
       case Errc::command_failed_to_start: return "command could not be started";
       case Errc::path_escapes_root: return "path escapes the root directory";
       case Errc::invalid_input: return "invalid input";
+      case Errc::speaker_failed: return "a conversation party failed to reply";
     }
     return "unknown leash error";
   }
