@@ -4,6 +4,9 @@
 #include <leash/learn/evaluator.hpp>
 #include <leash/learn/reward.hpp>
 #include <leash/learn/router.hpp>
+#include <leash/sim/conversation.hpp>
+#include <leash/sim/scripted_speaker.hpp>
+#include <leash/sync_wait.hpp>
 
 #include <boost/test/unit_test.hpp>
 
@@ -91,6 +94,22 @@ struct Fixed {
 };
 static_assert(leash::learn::Evaluator<Fixed>);
 
+// docs/concepts/Speaker.md
+struct FaqBot {
+  boost::asio::awaitable<leash::result<leash::sim::Reply>> start() {
+    leash::sim::Reply r;
+    r.text = "Hello, how can I help?";
+    co_return r;
+  }
+  boost::asio::awaitable<leash::result<leash::sim::Reply>> respond(leash::sim::History h) {
+    leash::sim::Reply r;
+    r.text = h.back().response.find("bye") != std::string::npos ? "Goodbye! [CLOSED]" : "See our FAQ.";
+    co_return r;
+  }
+  std::vector<std::string> custom_termination_signals() const { return {"[CLOSED]"}; }
+};
+static_assert(leash::sim::Speaker<FaqBot>);
+
 }  // namespace exemplar
 
 BOOST_AUTO_TEST_SUITE(docs_exemplars)
@@ -116,6 +135,17 @@ BOOST_AUTO_TEST_CASE(read_file_reports_a_missing_file_as_a_tool_error) {
   auto r = exemplar::ReadFile{}(exemplar::ReadFileArgs{"/nonexistent/leash/file"});
   BOOST_REQUIRE(r.has_error());
   BOOST_TEST(r.error().message == "cannot open /nonexistent/leash/file");
+}
+
+BOOST_AUTO_TEST_CASE(the_speaker_exemplar_closes_the_session_with_its_own_signal) {
+  leash::sim::ScriptedSpeaker user({"Where are your prices?", "ok, bye", "never said"});
+  exemplar::FaqBot bot;
+  leash::sim::Conversation chat(user, bot);
+  auto turns = leash::sync_wait(chat.async_run(10));
+  BOOST_REQUIRE(turns.has_value());
+  BOOST_TEST(turns.value().size() == 4u);
+  BOOST_TEST(turns.value().back().response == "Goodbye! [CLOSED]");
+  BOOST_TEST(turns.value().back().early_termination);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -354,7 +354,17 @@ boost::asio::awaitable<result<BatchResult>> Runner<MakePersona, MakeProvider>::a
     if (auto w = leash::detail::file_io::replace_atomically(detail::manifest_path(o.folder), json::serialize(m.to_json()), 0644))
       co_return Error{Errc::store_failed, "cannot write " + detail::manifest_path(o.folder).string() + ": " + w.message()};
   }
-  if (o.resume) shared.existing = detail::existing_transcripts(shared.transcripts_dir);
+  if (o.resume) {
+    // A process killed while writing a transcript leaves its temporary file:
+    // not a transcript, and of no use now.
+    for (auto it = std::filesystem::directory_iterator(shared.transcripts_dir, ec);
+         !ec && it != std::filesystem::directory_iterator(); it.increment(ec))
+      if (it->path().filename().string().find(".txt.tmp.") != std::string::npos) {
+        std::error_code ignored;
+        std::filesystem::remove(it->path(), ignored);
+      }
+    shared.existing = detail::existing_transcripts(shared.transcripts_dir);
+  }
 
   std::mt19937_64 rng(o.seed ? *o.seed : std::random_device{}());
   BatchResult batch;
