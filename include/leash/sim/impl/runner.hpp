@@ -296,7 +296,10 @@ template <class MakePersona, class MakeProvider>
 void Runner<MakePersona, MakeProvider>::progress_line(std::string const& line) {
   if (options_.quiet) return;
   std::ostream& out = options_.progress ? *options_.progress : std::cout;
-  // One write of a whole line: concurrent jobs never split each other's lines.
+  // One write of a whole line, under a lock: concurrent jobs never split each
+  // other's lines, even on an io_context run by several threads.
+  static std::mutex writing;
+  std::lock_guard lock(writing);
   out << (line + '\n') << std::flush;
 }
 
