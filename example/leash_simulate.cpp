@@ -123,7 +123,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> persona_extra, provider_extra;
   std::string store_spec;
   std::optional<std::uint64_t> seed;
-  bool resume = false, provider_first_flag = false, quiet = false, debug = false;
+  bool resume = false, provider_first_flag = false, quiet = false, debug = false, sync_files = false;
 
   app.add_option("-u,--user-agent,--persona-model", persona_side.spec, "The persona's model (a transport spec)")
       ->required();
@@ -173,6 +173,9 @@ int main(int argc, char** argv) {
                  "Where every session is recorded as a run: sqlite:PATH, file:DIR, or none "
                  "(default: sqlite:<run folder>/runs.db)");
   app.add_option("--seed", seed, "Seed of the file-name tags (for reproducible names)");
+  app.add_flag("--sync-files", sync_files,
+               "Sync every transcript to disk (survives a power loss; a killed process never leaves half a "
+               "transcript either way)");
   app.add_flag("-q,--quiet", quiet, "No progress lines");
   app.add_flag("-d,--debug", debug, "Print the settings first and every result as JSON at the end");
 
@@ -246,6 +249,7 @@ int main(int argc, char** argv) {
   options.max_concurrent = max_concurrent;
   options.quiet = quiet;
   options.seed = seed;
+  options.sync_files = sync_files;
   if (store_spec.empty()) store_spec = "sqlite:" + (folder / "runs.db").string();
   if (store_spec != "none") {
     std::error_code ec;

@@ -705,6 +705,40 @@ BOOST_AUTO_TEST_CASE(unicode_transcripts_round_trip) {
   BOOST_TEST(s.transcript.filename().string().find("Zoë") != std::string::npos);
 }
 
+// Large batches may leave the turns out of the results; the files keep them.
+BOOST_AUTO_TEST_CASE(conversations_can_be_left_out_of_the_results) {
+  TempDir dir("lean");
+  auto o = options(dir.path);
+  o.keep_conversations = false;
+  o.sync_files = true;
+  sim::Runner runner(o, scripted_persona, scripted_provider);
+  auto batch = runner.run({persona("P")});
+  BOOST_REQUIRE(batch.has_value());
+  auto const& s = batch.value().jobs.at(0).sessions.at(0);
+  BOOST_TEST(s.conversation.empty());
+  BOOST_TEST(s.turns == 4u);
+  BOOST_TEST(read(s.transcript).find("user: Hello\n\nchatbot: Hi!") == 0u);
+}
+
+// An empty transcript (an unsynced write cut short by a power loss) is not done.
+BOOST_AUTO_TEST_CASE(resume_redoes_an_empty_transcript) {
+  TempDir dir("empty");
+  auto o = options(dir.path);
+  {
+    sim::Runner first(o, scripted_persona, scripted_provider);
+    BOOST_REQUIRE(first.run({persona("P")}).has_value());
+  }
+  auto files = files_in(dir.path / "conversations");
+  BOOST_REQUIRE(files.size() == 1u);
+  std::ofstream(files[0], std::ios::trunc).close();
+  o.resume = true;
+  sim::Runner again(o, scripted_persona, scripted_provider);
+  auto batch = again.run({persona("P")});
+  BOOST_REQUIRE(batch.has_value());
+  BOOST_TEST(batch.value().completed == 1u);
+  BOOST_TEST(read(batch.value().jobs.at(0).sessions.at(0).transcript).size() > 0u);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace test_sim_runner

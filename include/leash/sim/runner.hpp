@@ -106,6 +106,14 @@ struct RunnerOptions {
   std::optional<AnyStore> store;
   /// Seeds the file-name tags; empty: std::random_device.
   std::optional<std::uint64_t> seed;
+  /// Transcripts always appear whole or not at all when a process is killed
+  /// (written beside, renamed over), which is what resume relies on. With
+  /// `sync_files` they are also synced to disk and survive a power loss,
+  /// at several milliseconds each on the io_context's thread.
+  bool sync_files = false;
+  /// Keep every session's turns in the results (SessionResult::conversation).
+  /// Off for very large batches: the transcripts and the store still have them.
+  bool keep_conversations = true;
 };
 
 /// One session of a job (the reference's session entry).
@@ -113,7 +121,7 @@ struct SessionResult {
   int index = 0;  ///< 1-based over the prepared list
   std::string session_type;
   std::size_t turns = 0;
-  std::vector<Turn> conversation;
+  std::vector<Turn> conversation;    ///< empty unless RunnerOptions::keep_conversations
   std::filesystem::path transcript;  ///< empty when none was written
   std::filesystem::path log_file;    ///< empty when none was opened
   double duration_s = 0.0;

@@ -41,9 +41,12 @@ namespace leash::sim {
 std::string format_transcript(std::span<Turn const> turns);
 
 /// Writes format_transcript(turns) to `path` as UTF-8, creating its parent
-/// directories. The file appears whole or not at all (written beside it,
-/// synced, renamed over). Errc::store_failed names the file and the reason.
-result<void> save_transcript(std::span<Turn const> turns, std::filesystem::path const& path);
+/// directories. The file appears whole or not at all to anyone reading it,
+/// even when the process is killed (written beside it, renamed over). With
+/// `durable`, the file and its directory are also synced, so it survives a
+/// power loss too (several milliseconds on a typical disk).
+/// Errc::store_failed names the file and the reason.
+result<void> save_transcript(std::span<Turn const> turns, std::filesystem::path const& path, bool durable = true);
 
 /// What the start block of a session log reports.
 struct SessionLogStart {

@@ -192,7 +192,9 @@ inline std::map<std::string, std::filesystem::path> existing_transcripts(std::fi
   std::error_code ec;
   for (auto it = std::filesystem::directory_iterator(dir, ec); !ec && it != std::filesystem::directory_iterator();
        it.increment(ec)) {
-    if (!it->is_regular_file(ec)) continue;
+    // An empty file is not a finished transcript (the shortest says "No
+    // conversation recorded."): an unsynced write a power loss cut short.
+    if (!it->is_regular_file(ec) || it->file_size(ec) == 0) continue;
     auto name = it->path().filename().string();
     if (name.size() < 12 || name.compare(name.size() - 4, 4, ".txt") != 0 || name[6] != '_') continue;
     if (name.find_first_not_of("0123456789abcdef") < 6) continue;
@@ -553,7 +555,6 @@ boost::asio::awaitable<JobResult> Runner<MakePersona, MakeProvider>::run_job(Job
           continue;
         }
       }
-      double const session_started = detail::steady_seconds();
       auto entered = co_await QT::enter_session(*provider, type);
       if (!entered) throw std::runtime_error("enter_session(" + type + ") failed: " + entered.error().what());
       auto first = QT::first_speaker(*provider);
@@ -593,6 +594,7 @@ boost::asio::awaitable<JobResult> Runner<MakePersona, MakeProvider>::run_job(Job
         }
       }
 
+      double const session_started = detail::steady_seconds();
       auto turns = co_await conversation.async_run(o.max_turns, o.max_total_words, persona_first);
       sr.duration_s = detail::steady_seconds() - session_started;
       std::vector<Turn> const& said = turns ? turns.value() : conversation.history();
@@ -615,7 +617,7 @@ boost::asio::awaitable<JobResult> Runner<MakePersona, MakeProvider>::run_job(Job
         sr.conversation = said;
       } else {
         if (log) log->end(said.size(), sr.early_termination, sr.duration_s);
-        if (auto saved = save_transcript(said, transcript_path); !saved) {
+        if (auto saved = save_transcript(said, transcript_path, o.sync_files); !saved) {
           error = saved.error().what();
           sr.skipped = true;
           sr.skip_reason = "error";
@@ -629,6 +631,7 @@ boost::asio::awaitable<JobResult> Runner<MakePersona, MakeProvider>::run_job(Job
 
       if (record) {
         detail::finish_record(*record, sr.conversation, sr.duration_s, error);
+
         auto appended = co_await store->append_events(record->state.run_id, std::move(record->events));
         if (!appended) sr.store_error = appended.error().what();
         auto saved = co_await store->save_head(record->state);
@@ -645,6 +648,10 @@ boost::asio::awaitable<JobResult> Runner<MakePersona, MakeProvider>::run_job(Job
       if (!sr.store_error.empty()) line << " (not recorded in the store: " << sr.store_error << ")";
       progress_line(line.str());
 
+      if (!o.keep_conversations) {
+        sr.conversation.clear();
+        sr.conversation.shrink_to_fit();
+      }
       jr.sessions.push_back(std::move(sr));
       if (!error.empty()) {
         // Later sessions build on this one: they do not run (as the reference).

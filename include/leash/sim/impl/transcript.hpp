@@ -45,15 +45,29 @@ inline Error store_error(std::string_view what, std::filesystem::path const& pat
 
 }  // namespace detail::transcript_impl
 
-inline result<void> save_transcript(std::span<Turn const> turns, std::filesystem::path const& path) {
+inline result<void> save_transcript(std::span<Turn const> turns, std::filesystem::path const& path, bool durable) {
   namespace io = detail::transcript_impl;
   auto target = io::with_parent(path);
   std::error_code ec;
   std::filesystem::create_directories(target.parent_path(), ec);
   if (ec) return io::store_error("cannot create the folder of transcript", path, ec);
   // 0644: transcripts are shared results (judges, people), not secrets.
-  if (auto werr = leash::detail::file_io::replace_atomically(target, format_transcript(turns), 0644))
+  if (durable) {
+    if (auto werr = leash::detail::file_io::replace_atomically(target, format_transcript(turns), 0644))
+      return io::store_error("cannot write transcript", path, werr);
+    return success();
+  }
+  // Not synced: a kill still leaves the old file or the whole new one.
+  auto tmp = leash::detail::file_io::temporary_beside(target);
+  if (auto werr = leash::detail::file_io::write_new_file(tmp, format_transcript(turns), false, 0644)) {
+    ::unlink(tmp.c_str());
     return io::store_error("cannot write transcript", path, werr);
+  }
+  if (::rename(tmp.c_str(), target.c_str()) != 0) {
+    auto rerr = leash::detail::file_io::last_error();
+    ::unlink(tmp.c_str());
+    return io::store_error("cannot write transcript", path, rerr);
+  }
   return success();
 }
 
