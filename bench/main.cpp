@@ -47,6 +47,26 @@
 //   std::regex and Boost.Regex (header-only since 1.76: nothing to link) with
 //   the reference's patterns — ns per query each; the figures in
 //   docs/learn-routing.md come from here.
+//
+// Simulated conversations (leash/sim/), 1000 conversations of 10 turns
+// (100 personas × 10 runs), each job's transcript and session log written
+// in a fresh temp folder (removed afterwards), no run store:
+// * sim_batch: ScriptedSpeakers on both sides, the runner on one thread;
+//   value = conversations/s. conversation_only_per_s: the same
+//   conversations by sim::Conversation in a loop, no runner and no files;
+//   files_overhead_ratio = that / value (what the runner, its logs and its
+//   fsynced transcripts cost, as a factor). atomic_write_us: one fsynced
+//   atomic write of a transcript-sized file alone, for scale.
+// * sim_batch_http: LlmSpeakers on both sides over openai-compatible HTTP to
+//   the local server (a plain text reply), max_concurrent 100; value =
+//   turns/s. A turn at concurrency 100 overlaps others, so it is not set
+//   against a round trip: ratio_to_round_trip comes from a sequential pass
+//   (max_concurrent 1, 50 conversations) whose wall time per turn is divided
+//   by the mean bare keep-alive round trip with bodies of the sizes that pass
+//   sent, measured before and after it (the target: <= 1.3). The pass writes
+//   its transcripts and logs as the batch does; ratio_conversation_only is
+//   the same 50 conversations by sim::Conversation alone (no runner, no
+//   files), and atomic_write_us what one fsynced transcript write costs here.
 #include <leash/leash.hpp>
 #include <leash/learn/miner.hpp>
 #include <leash/learn/query.hpp>
@@ -57,6 +77,10 @@
 #endif
 #include <leash/sync_wait.hpp>
 #include <leash/llm.hpp>
+#include <leash/sim/llm_speaker.hpp>
+#include <leash/sim/runner.hpp>
+#include <leash/sim/scripted_speaker.hpp>
+#include <leash/store/detail/file_io.hpp>
 #include <leash/store/open.hpp>
 
 #include "http_server.hpp"
@@ -72,6 +96,7 @@
 #include <stdlib.h>
 
 #include <sys/resource.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -214,12 +239,14 @@ struct Spec {
     classify,        ///< classify_query + build_routing_context, `n` rounds over the query set
     classify_regex,  ///< the scan against std::regex and Boost.Regex, `n` rounds
     mine,            ///< `n` runs in a SQLite store, mined in one streaming pass
+    sim_batch,       ///< sim::Runner, ScriptedSpeakers: `loops` conversations of `n` turns, files on disk
+    sim_batch_http,  ///< sim::Runner, LlmSpeakers over HTTP to the local server: `loops` conversations of `n` turns
   };
   std::string name;
   std::string what;
-  std::uint64_t n;           ///< LLM+tool iterations (concurrent: per loop)
+  std::uint64_t n;           ///< LLM+tool iterations (concurrent: per loop; sim_*: turns per conversation)
   Kind kind = Kind::loop;
-  std::uint64_t loops = 1;   ///< concurrent: how many loops
+  std::uint64_t loops = 1;   ///< concurrent: how many loops; sim_*: how many conversations
   bool pooled = false;       ///< blocking tool (thread pool) instead of inline
   bool memory_sink = true;   ///< a leash::MemorySink among the trace sinks
   bool store_events = true;  ///< LoopOptions::trace_to_store
@@ -292,6 +319,21 @@ std::vector<Spec> const& specs() {
        .what = "100000 runs in a SQLite store read back as traces with steps in one streaming pass feeding "
                "the miner (SFT, routing, agent-config pairs), the evolver's analysis and the learned router",
        .n = 100000, .kind = Spec::Kind::mine},
+      {.name = "sim_batch",
+       .what = "1000 simulated conversations x 10 turns (100 personas x 10 runs), sim::ScriptedSpeaker on both "
+               "sides, sim::Runner on one io_context and one thread, max_concurrent 0 (every job at once; no scripted "
+               "job ever suspends, so they run one after another), quiet, no store; transcripts (fsynced, atomic) and "
+               "session logs in a fresh temp folder. Side by side: the same conversations by sim::Conversation "
+               "alone, no files (files_overhead_ratio = conversation_only_per_s / value)",
+       .n = 10, .kind = Spec::Kind::sim_batch, .loops = 1000},
+      {.name = "sim_batch_http",
+       .what = "1000 simulated conversations x 10 turns (100 personas x 10 runs), sim::LlmSpeaker on both sides "
+               "over one openai-compatible transport (retry.max_attempts 1) to a local server, sim::Runner with "
+               "max_concurrent 100 on one io_context, quiet, no store; value = turns/s of that batch. "
+               "ratio_to_round_trip: a sequential pass (max_concurrent 1, 50 conversations, files included), "
+               "wall time per turn / the mean bare keep-alive round trip with bodies of the sizes it sent "
+               "(ratio_conversation_only: the same 50 by sim::Conversation alone, no runner, no files)",
+       .n = 10, .kind = Spec::Kind::sim_batch_http, .loops = 1000},
       {.name = "diag_classify_regex",
        .what = "classification + complexity signals (no JSON) by leash's scan, std::regex and Boost.Regex",
        .n = 2000, .kind = Spec::Kind::classify_regex, .diagnostic = true},
@@ -852,6 +894,551 @@ json::object run_concurrent(Spec const& spec) {
   return out;
 }
 
+// ---- simulated conversations (leash/sim/) ------------------------------------------
+
+namespace sim = leash::sim;
+
+/// A fresh directory under the system temp dir, removed with this object
+/// (empty path when it could not be made).
+struct TempDir {
+  std::filesystem::path path;
+  TempDir() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "leash-bench-sim-XXXXXX").string();
+    if (::mkdtemp(tmpl.data())) path = tmpl;
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    if (!path.empty()) std::filesystem::remove_all(path, ignored);
+  }
+  TempDir(TempDir const&) = delete;
+  TempDir& operator=(TempDir const&) = delete;
+};
+
+/// The kind of file system `p` is on: what an fsync costs differs by far.
+std::string fs_kind(std::filesystem::path const& p) {
+  struct statfs s {};
+  if (::statfs(p.c_str(), &s) != 0) return "unknown";
+  switch (static_cast<unsigned long>(s.f_type)) {
+    case 0xEF53UL: return "ext4";
+    case 0x01021994UL: return "tmpfs";
+    case 0x58465342UL: return "xfs";
+    case 0x9123683EUL: return "btrfs";
+    case 0x794C7630UL: return "overlayfs";
+    default: break;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "0x%lx", static_cast<unsigned long>(s.f_type));
+  return buf;
+}
+
+/// `count` personas "persona-<i>", each with a prompt of a few sentences.
+std::vector<sim::Persona> bench_personas(std::size_t count) {
+  std::vector<sim::Persona> out;
+  out.reserve(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    sim::Persona p;
+    p.name = "persona-" + std::to_string(i);
+    p.fields = {{"Name", p.name}, {"Bike", "a city bike with rim brakes"}};
+    p.prompt = "You are " + p.name +
+               ", a customer of a small bicycle shop. You ride a city bike with rim brakes to work every day, "
+               "and since last week its back brake squeaks whenever you stop. You are polite, a little "
+               "impatient, and write short messages, one question at a time.";
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+/// The scripted persona: five lines (a 10-turn conversation uses them all),
+/// then "Mock response N"; none says the end marker.
+sim::ScriptedSpeaker scripted_persona(std::string const& name) {
+  sim::ScriptedSpeaker s({"Hi, I'm " + name + ". The back brake of my bike squeaks every time I stop.",
+                          "It started last week, after a long ride in the rain.",
+                          "Rim brakes, I think. The pads look shiny and a bit worn.",
+                          "Can I fix that myself, or should I bring the bike in?",
+                          "Thanks, I'll clean the rims first and come by if it still squeaks."},
+                         "bench-persona");
+  s.name(name);
+  return s;
+}
+
+sim::ScriptedSpeaker scripted_provider() {
+  return sim::ScriptedSpeaker({"Sorry to hear that! Are they rim brakes or disc brakes?",
+                               "Rain often leaves grit on the rims and glazes the pads.",
+                               "Shiny pads are glazed: they squeal against the rim instead of gripping it.",
+                               "You can: clean the rims with soapy water, sand the pads lightly and toe them in.",
+                               "You're welcome! We're open until six if you need a hand."},
+                              "bench-provider");
+}
+
+/// Bytes and counts of the transcripts (*.txt) and session logs (*.log)
+/// under a run folder's conversations/.
+struct FolderBytes {
+  std::uintmax_t transcript_bytes = 0, log_bytes = 0;
+  std::uint64_t transcripts = 0, logs = 0;
+};
+FolderBytes folder_bytes(std::filesystem::path const& run_folder) {
+  FolderBytes b;
+  std::error_code ec;
+  for (auto const& f : std::filesystem::recursive_directory_iterator(run_folder / "conversations", ec)) {
+    if (!f.is_regular_file(ec)) continue;
+    auto const ext = f.path().extension();
+    if (ext == ".txt") {
+      b.transcript_bytes += f.file_size(ec);
+      ++b.transcripts;
+    } else if (ext == ".log") {
+      b.log_bytes += f.file_size(ec);
+      ++b.logs;
+    }
+  }
+  return b;
+}
+
+/// What a batch did: jobs that ran their one session whole (`turns_each`
+/// turns, no error, no early end, a transcript), turns, session times.
+struct BatchCheck {
+  std::uint64_t completed = 0, turns = 0;
+  double session_s = 0;                ///< the sessions' durations summed (log opened, turns; no transcript)
+  std::vector<double> session_turn_us;  ///< per session: its duration / its turns
+  std::string first_failure;
+};
+BatchCheck check_batch(leash::result<sim::BatchResult> const& batch, std::size_t turns_each) {
+  BatchCheck c;
+  if (!batch) {
+    c.first_failure = batch.error().what();
+    return c;
+  }
+  for (auto const& j : batch.value().jobs) {
+    for (auto const& s : j.sessions) {
+      c.turns += s.turns;
+      c.session_s += s.duration_s;
+      if (s.turns) c.session_turn_us.push_back(s.duration_s * 1e6 / static_cast<double>(s.turns));
+    }
+    bool const whole = !j.skipped && j.sessions.size() == 1 && !j.sessions[0].skipped &&
+                       j.sessions[0].turns == turns_each && !j.sessions[0].early_termination &&
+                       !j.sessions[0].transcript.empty();
+    if (whole) {
+      ++c.completed;
+    } else if (c.first_failure.empty()) {
+      c.first_failure = "job " + std::to_string(j.index) + ": ";
+      if (!j.error.empty())
+        c.first_failure += j.error;
+      else if (j.sessions.empty())
+        c.first_failure += "no session";
+      else
+        c.first_failure += std::to_string(j.sessions[0].turns) + " turns" +
+                           (j.sessions[0].early_termination ? ", ended early" : "") +
+                           (j.sessions[0].error.empty() ? "" : ": " + j.sessions[0].error);
+    }
+  }
+  return c;
+}
+
+/// The conversations of `personas` × `runs` by sim::Conversation alone, one
+/// after another on one io_context, speakers built per conversation as the
+/// runner's factories do; no runner, no files, nothing kept. Turns done.
+std::uint64_t scripted_conversations(std::vector<sim::Persona> const& personas, std::size_t runs, int max_turns) {
+  std::uint64_t turns = 0;
+  asio::io_context io(1);
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        std::optional<std::size_t> const no_word_cap;
+        bool const persona_first = true;
+        for (auto const& p : personas)
+          for (std::size_t r = 0; r < runs; ++r) {
+            auto persona = scripted_persona(p.name);
+            auto provider = scripted_provider();
+            sim::Conversation chat(persona, provider);
+            auto said = co_await chat.async_run(max_turns, no_word_cap, persona_first);
+            if (said) turns += said.value().size();
+          }
+      },
+      asio::detached);
+  io.run();
+  return turns;
+}
+
+/// For scale: the mean time of one atomic, fsynced write of the batch's first
+/// transcript (what save_transcript does per conversation) alone, in `dir`.
+double transcript_write_us(leash::result<sim::BatchResult> const& batch, std::filesystem::path const& dir) {
+  if (!batch || batch.value().jobs.empty() || batch.value().jobs.front().sessions.empty()) return 0.0;
+  std::string const text = sim::format_transcript(batch.value().jobs.front().sessions.front().conversation);
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  int const writes = 50;
+  auto const t0 = Clock::now();
+  for (int k = 0; k < writes; ++k)
+    if (leash::detail::file_io::replace_atomically(dir / ("t" + std::to_string(k) + ".txt"), text, 0644)) return 0.0;
+  return std::chrono::duration<double, std::micro>(Clock::now() - t0).count() / writes;
+}
+
+json::object run_sim_batch(Spec const& spec) {
+  json::object out;
+  out["bench"] = spec.name;
+  std::size_t const runs = 10;
+  std::size_t const persona_count = std::max<std::size_t>(1, spec.loops / runs);
+  std::size_t const conversations = persona_count * runs;
+  int const max_turns = static_cast<int>(spec.n);
+  auto const turns_each = static_cast<std::size_t>(sim::adjust_turns(max_turns, true));
+  auto const personas = bench_personas(persona_count);
+  TempDir dir;
+  if (dir.path.empty()) return json::object{{"bench", spec.name}, {"status", "ERROR: mkdtemp failed"}};
+
+  sim::RunnerOptions o;
+  o.persona_model = "scripted-persona";
+  o.provider_model = "scripted-provider";
+  o.max_turns = max_turns;
+  o.runs_per_persona = static_cast<int>(runs);
+  o.max_concurrent = 0;
+  o.quiet = true;
+  o.seed = 42;
+  auto make_persona = [](sim::JobContext const& job) { return scripted_persona(job.persona->name); };
+  auto make_provider = [](sim::JobContext const&) { return scripted_provider(); };
+  auto run_batch = [&](std::filesystem::path const& folder, std::vector<sim::Persona> input) {
+    sim::RunnerOptions opts = o;
+    opts.folder = folder;
+    sim::Runner runner(std::move(opts), make_persona, make_provider);
+    return runner.run(std::move(input));
+  };
+
+  // Warm-up: a few conversations each way (allocator, the folder's directory entries).
+  std::vector<sim::Persona> const few(personas.begin(), personas.begin() + 1);
+  (void)scripted_conversations(few, runs, max_turns);
+  (void)run_batch(dir.path / "warm", few);
+
+  // The runner: every job's speakers built, the conversation run, its log and transcript written.
+  std::vector<sim::Persona> input = personas;
+  long const rss_before = current_rss_kb();
+  std::uint64_t const allocs_before = allocations;
+  Usage const u0 = usage_now();
+  auto const t0 = Clock::now();
+  auto batch = run_batch(dir.path / "run", std::move(input));
+  auto const t1 = Clock::now();
+  Usage const u1 = usage_now();
+  std::uint64_t const allocs = allocations - allocs_before;
+  long const rss_after = current_rss_kb();  // the BatchResult (every turn) still held
+  auto const check = check_batch(batch, turns_each);
+  auto const bytes = folder_bytes(dir.path / "run");
+
+  // The same conversations by sim::Conversation alone.
+  std::uint64_t const conv_allocs_before = allocations;
+  auto const t2 = Clock::now();
+  std::uint64_t const conv_turns = scripted_conversations(personas, runs, max_turns);
+  auto const t3 = Clock::now();
+  std::uint64_t const conv_allocs = allocations - conv_allocs_before;
+
+  double const atomic_write_us = transcript_write_us(batch, dir.path / "probe");
+
+  double const total_s = std::chrono::duration<double>(t1 - t0).count();
+  double const conv_s = std::chrono::duration<double>(t3 - t2).count();
+  double const n_conv = static_cast<double>(conversations);
+  double const per_s = total_s > 0 ? static_cast<double>(check.completed) / total_s : 0.0;
+  double const conv_per_s = conv_s > 0 ? n_conv / conv_s : 0.0;
+  double const cpu_s = (u1.user_s - u0.user_s) + (u1.sys_s - u0.sys_s);
+  bool const ok = check.completed == conversations && conv_turns == conversations * turns_each &&
+                  bytes.transcripts == conversations;
+
+  out["value"] = per_s;
+  out["unit"] = "conv/s";
+  out["status"] = ok ? std::string("SUCCESS")
+                     : "ERROR: " + std::to_string(check.completed) + " of " + std::to_string(conversations) +
+                           " conversations completed (" + std::to_string(bytes.transcripts) + " transcripts, " +
+                           std::to_string(conv_turns) + " turns without the runner)" +
+                           (check.first_failure.empty() ? "" : ": " + check.first_failure);
+  out["conversations"] = conversations;
+  out["personas"] = persona_count;
+  out["runs_per_persona"] = runs;
+  out["turns_per_conversation"] = turns_each;
+  out["turns"] = check.turns;
+  out["turns_per_s"] = total_s > 0 ? static_cast<double>(check.turns) / total_s : 0.0;
+  out["total_s"] = total_s;
+  out["us_per_conversation"] = total_s * 1e6 / n_conv;
+  out["cpu_us_per_conversation"] = cpu_s * 1e6 / n_conv;
+  out["user_us_per_conversation"] = (u1.user_s - u0.user_s) * 1e6 / n_conv;
+  out["sys_us_per_conversation"] = (u1.sys_s - u0.sys_s) * 1e6 / n_conv;
+  out["off_cpu_us_per_conversation"] = std::max(0.0, total_s - cpu_s) * 1e6 / n_conv;  // mostly fsync waits
+  out["allocs_per_conversation"] = static_cast<double>(allocs) / n_conv;
+  // SessionResult::duration_s summed: its clock starts before the session
+  // log is opened and stops after the last turn (no transcript).
+  out["session_us_per_conversation"] = check.session_s * 1e6 / n_conv;
+  out["conversation_only_per_s"] = conv_per_s;
+  out["conversation_only_us_per_conversation"] = conv_s * 1e6 / n_conv;
+  out["conversation_only_allocs_per_conversation"] = static_cast<double>(conv_allocs) / n_conv;
+  out["files_overhead_ratio"] = per_s > 0 ? conv_per_s / per_s : 0.0;
+  out["transcripts"] = bytes.transcripts;
+  out["transcript_bytes"] = bytes.transcript_bytes;
+  out["logs"] = bytes.logs;
+  out["log_bytes"] = bytes.log_bytes;
+  out["atomic_write_us"] = atomic_write_us;
+  out["folder_fs"] = fs_kind(dir.path);
+  out["max_concurrent"] = o.max_concurrent;
+  out["rss_before_kb"] = rss_before;
+  out["rss_after_kb"] = rss_after;
+  out["peak_rss_kb"] = peak_rss_kb();
+  out["what"] = spec.what;
+  return out;
+}
+
+/// The local server's answer for the simulated conversations: a plain
+/// assistant text reply (never the end marker), with usage.
+std::string text_reply(std::uint64_t k) {
+  auto const n = std::to_string(k);
+  return R"({"id":"chatcmpl-bench-)" + n +
+         R"(","object":"chat.completion","created":1700000000,"model":"bench-model","choices":[{"index":0,)"
+         R"("message":{"role":"assistant","content":"Reply )" + n +
+         R"(: a squeaking rim brake usually has glazed pads or a dirty rim. Clean the rim, sand the pads )"
+         R"(lightly and toe them in; bring the bike in if it still squeaks."},"finish_reason":"stop"}],)"
+         R"("usage":{"prompt_tokens":120,"completion_tokens":30,"total_tokens":150}})";
+}
+
+sim::LlmSpeaker http_persona(leash::llm::AnyTransport const& transport, sim::Persona const& p) {
+  sim::LlmSpeakerOptions o;
+  o.name = p.name;
+  o.role = sim::Role::persona;
+  o.system_prompt = p.prompt;
+  o.reminder = std::string(sim::default_persona_reminder);
+  return sim::LlmSpeaker(transport, std::move(o));
+}
+
+sim::LlmSpeaker http_provider(leash::llm::AnyTransport const& transport) {
+  sim::LlmSpeakerOptions o;
+  o.name = "bench-bot";
+  o.role = sim::Role::provider;
+  o.system_prompt = "You are a helpful AI assistant.";
+  return sim::LlmSpeaker(transport, std::move(o));
+}
+
+/// The conversations of `personas` × `runs` between LlmSpeakers over
+/// `transport` by sim::Conversation alone, one after another on a fresh
+/// io_context, no runner, no files, nothing kept.
+struct ConversationPass {
+  double wall_s = 0, cpu_s = 0;
+  std::uint64_t turns = 0, failed = 0;
+};
+ConversationPass http_conversations(leash::llm::AnyTransport const& transport, std::vector<sim::Persona> const& personas,
+                                    int runs, int max_turns) {
+  ConversationPass out;
+  asio::io_context io(1);
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        std::optional<std::size_t> const no_word_cap;
+        bool const persona_first = true;
+        for (auto const& p : personas)
+          for (int r = 0; r < runs; ++r) {
+            auto persona = http_persona(transport, p);
+            auto provider = http_provider(transport);
+            sim::Conversation chat(persona, provider);
+            auto said = co_await chat.async_run(max_turns, no_word_cap, persona_first);
+            if (said)
+              out.turns += said.value().size();
+            else
+              ++out.failed;
+          }
+      },
+      asio::detached);
+  double const cpu0 = thread_cpu_s();
+  auto const t0 = Clock::now();
+  io.run();
+  out.wall_s = std::chrono::duration<double>(Clock::now() - t0).count();
+  out.cpu_s = thread_cpu_s() - cpu0;
+  return out;
+}
+
+struct SimPass {
+  leash::result<sim::BatchResult> batch = leash::Error{leash::Errc::invalid_config};
+  double wall_s = 0, cpu_s = 0;  ///< cpu: the calling thread's (the runner's; the server has its own)
+  std::uint64_t allocs = 0;
+};
+
+/// `personas` × `runs` conversations by a runner of LlmSpeakers over
+/// `transport`, at most `max_concurrent` at once, into `folder`.
+SimPass run_sim_http_pass(leash::llm::AnyTransport const& transport, std::vector<sim::Persona> const& personas,
+                          int runs, int max_turns, int max_concurrent, std::filesystem::path const& folder) {
+  sim::RunnerOptions o;
+  o.folder = folder;
+  o.persona_model = "openai-compatible:bench-model";
+  o.provider_model = "openai-compatible:bench-model";
+  o.max_turns = max_turns;
+  o.runs_per_persona = runs;
+  o.max_concurrent = max_concurrent;
+  o.quiet = true;
+  o.seed = 42;
+  auto make_persona = [&transport](sim::JobContext const& job) { return http_persona(transport, *job.persona); };
+  auto make_provider = [&transport](sim::JobContext const&) { return http_provider(transport); };
+  sim::Runner runner(std::move(o), make_persona, make_provider);
+  std::vector<sim::Persona> input = personas;
+  SimPass out;
+  std::uint64_t const allocs_before = allocations;
+  double const cpu0 = thread_cpu_s();
+  auto const t0 = Clock::now();
+  out.batch = runner.run(std::move(input));
+  auto const t1 = Clock::now();
+  out.cpu_s = thread_cpu_s() - cpu0;
+  out.allocs = allocations - allocs_before;
+  out.wall_s = std::chrono::duration<double>(t1 - t0).count();
+  return out;
+}
+
+json::object run_sim_batch_http(Spec const& spec) {
+  json::object out;
+  out["bench"] = spec.name;
+  int const runs = 10;
+  std::size_t const persona_count = std::max<std::size_t>(1, spec.loops / runs);
+  std::size_t const conversations = persona_count * static_cast<std::size_t>(runs);
+  int const max_turns = static_cast<int>(spec.n);
+  int const concurrency = 100;
+  auto const turns_each = static_cast<std::size_t>(sim::adjust_turns(max_turns, true));
+  auto const personas = bench_personas(persona_count);
+  // The sequential pass: 5 personas × 10 runs = 50 conversations.
+  std::size_t const seq_persona_count = std::min<std::size_t>(5, persona_count);
+  std::vector<sim::Persona> const seq_personas(personas.begin(),
+                                               personas.begin() + static_cast<std::ptrdiff_t>(seq_persona_count));
+  std::size_t const seq_conversations = seq_persona_count * static_cast<std::size_t>(runs);
+  TempDir dir;
+  if (dir.path.empty()) return json::object{{"bench", spec.name}, {"status", "ERROR: mkdtemp failed"}};
+
+  bench::LlmServer server(text_reply);
+  server.capture(true);
+  leash::llm::TransportOptions topts;
+  topts.retry.max_attempts = 1;  // as leash-simulate: the speakers' retries are the only ones
+  auto made = local_transport(server, topts);
+  if (!made) return json::object{{"bench", spec.name}, {"status", "ERROR: " + made.error().what()}};
+  leash::llm::AnyTransport transport = made.value();
+
+  // Sequential, side by side as http_turn_overhead: a warm-up pass (its
+  // sizes for the first bare round trips), bare round trips, the measured
+  // pass, bare round trips of its sizes.
+  std::string seq_failure;
+  auto warm = run_sim_http_pass(transport, seq_personas, runs, max_turns, 1, dir.path / "warm");
+  auto const warm_check = check_batch(warm.batch, turns_each);
+  bool ok = warm_check.completed == seq_conversations;
+  if (!ok) seq_failure = "warm-up: " + warm_check.first_failure;
+  leash::llm::HttpRequest proto;
+  proto.method = "POST";
+  proto.url = server.url("/v1/chat/completions");
+  proto.headers = {{"Content-Type", "application/json"}, {"Accept", "application/json"}};
+  proto.body = server.largest_body();
+  auto sizes = server.take_sizes();
+  // The same 50 conversations by sim::Conversation alone (what the runner
+  // and its files add, next to what the speakers and the transport cost),
+  // just before the first bare round trips: no file is written in between.
+  auto const alone = http_conversations(transport, seq_personas, runs, max_turns);
+  if (alone.failed || alone.turns != seq_conversations * turns_each) {
+    ok = false;
+    if (seq_failure.empty()) seq_failure = std::to_string(alone.failed) + " conversations alone failed";
+  }
+  leash::llm::HttpClient http(leash::llm::to_http_options(topts));
+  double const bare_cpu0 = thread_cpu_s();
+  auto const before = bare_round_trips(http, proto, sizes, ok);
+  double bare_cpu_s = thread_cpu_s() - bare_cpu0;
+  server.take_sizes();  // the conversations alone's and the bare ones
+  auto seq = run_sim_http_pass(transport, seq_personas, runs, max_turns, 1, dir.path / "sequential");
+  auto const seq_sizes = server.take_sizes();
+  double const bare_cpu1 = thread_cpu_s();
+  auto const after = bare_round_trips(http, proto, seq_sizes, ok);
+  bare_cpu_s += thread_cpu_s() - bare_cpu1;
+  auto const seq_check = check_batch(seq.batch, turns_each);
+  if (seq_check.completed != seq_conversations) {
+    ok = false;
+    if (seq_failure.empty()) seq_failure = "sequential pass: " + seq_check.first_failure;
+  }
+  if (!ok && seq_failure.empty()) seq_failure = "a bare round trip failed";
+  server.capture(false);
+  double mean_request = 0;
+  for (auto n : seq_sizes) mean_request += static_cast<double>(n);
+  if (!seq_sizes.empty()) mean_request /= static_cast<double>(seq_sizes.size());
+
+  // The batch: every conversation, `concurrency` at once.
+  long const rss_before = current_rss_kb();
+  std::uint64_t const requests_before = server.requests();
+  std::uint64_t const connections_before = server.connections();
+  auto batch = run_sim_http_pass(transport, personas, runs, max_turns, concurrency, dir.path / "batch");
+  long const rss_after = current_rss_kb();  // the BatchResult (every turn) still held
+  std::uint64_t const batch_requests = server.requests() - requests_before;
+  auto const check = check_batch(batch.batch, turns_each);
+  auto const bytes = folder_bytes(dir.path / "batch");
+  bool const batch_ok = check.completed == conversations;
+  double const atomic_write_us = transcript_write_us(batch.batch, dir.path / "probe");
+
+  std::vector<double> bare = before;
+  bare.insert(bare.end(), after.begin(), after.end());
+  double const bare_us = mean_of(bare);
+  double const bare_median = median_of(bare);
+  double const seq_turns = static_cast<double>(seq_check.turns);
+  double const seq_per_turn_us = seq_turns > 0 ? seq.wall_s * 1e6 / seq_turns : 0.0;
+  double const seq_session_us = seq_turns > 0 ? seq_check.session_s * 1e6 / seq_turns : 0.0;
+  double const seq_session_median = median_of(seq_check.session_turn_us);
+  double const ratio = bare_us > 0 ? seq_per_turn_us / bare_us : 0.0;
+  double const alone_turns = static_cast<double>(alone.turns);
+  double const alone_us = alone_turns > 0 ? alone.wall_s * 1e6 / alone_turns : 0.0;
+  double const turns = static_cast<double>(check.turns);
+
+  out["value"] = batch.wall_s > 0 ? turns / batch.wall_s : 0.0;
+  out["unit"] = "turns/s";
+  out["status"] = !batch_ok ? "ERROR: " + std::to_string(check.completed) + " of " + std::to_string(conversations) +
+                                  " conversations completed" +
+                                  (check.first_failure.empty() ? "" : ": " + check.first_failure)
+                  : !ok     ? "ERROR: " + seq_failure
+                            : std::string("SUCCESS");
+  out["conversations"] = conversations;
+  out["completed"] = check.completed;
+  out["turns_per_conversation"] = turns_each;
+  out["turns"] = check.turns;
+  out["max_concurrent"] = concurrency;
+  out["batch_s"] = batch.wall_s;
+  out["conversations_per_s"] = batch.wall_s > 0 ? static_cast<double>(check.completed) / batch.wall_s : 0.0;
+  out["client_cpu_us_per_turn"] = turns > 0 ? batch.cpu_s * 1e6 / turns : 0.0;
+  out["allocs_per_turn"] = turns > 0 ? static_cast<double>(batch.allocs) / turns : 0.0;
+  out["requests_per_turn"] = turns > 0 ? static_cast<double>(batch_requests) / turns : 0.0;
+  out["batch_server_connections"] = server.connections() - connections_before;
+  // The sequential pass and the bare round trips.
+  out["sequential_conversations"] = seq_check.completed;
+  out["sequential_us_per_turn"] = seq_per_turn_us;
+  out["sequential_client_cpu_us_per_turn"] = seq_turns > 0 ? seq.cpu_s * 1e6 / seq_turns : 0.0;
+  out["round_trip_us"] = bare_us;
+  out["round_trip_before_us"] = mean_of(before);
+  out["round_trip_after_us"] = mean_of(after);
+  out["round_trip_median_us"] = bare_median;
+  out["ratio_to_round_trip"] = ratio;
+  out["overhead_us_per_turn"] = seq_per_turn_us - bare_us;
+  // Each bare round trip's CPU on the calling thread (one opening request each time included).
+  out["client_cpu_us_per_round_trip"] =
+      bare_cpu_s * 1e6 / static_cast<double>(sizes.size() + seq_sizes.size() + 2);
+  // Inside the conversations only (no job setup, no log or transcript): the
+  // sessions' durations summed / their turns, and the median session's.
+  out["session_us_per_turn"] = seq_session_us;
+  out["ratio_in_session"] = bare_us > 0 ? seq_session_us / bare_us : 0.0;
+  out["ratio_in_session_median"] = bare_median > 0 ? seq_session_median / bare_median : 0.0;
+  // The same conversations by sim::Conversation alone (no runner, no files).
+  out["conversation_only_us_per_turn"] = alone_us;
+  out["conversation_only_client_cpu_us_per_turn"] = alone_turns > 0 ? alone.cpu_s * 1e6 / alone_turns : 0.0;
+  // Against the bare round trips made right after them (the warm-up's sizes,
+  // the same conversations': only the server's reply numbers differ).
+  out["ratio_conversation_only"] = mean_of(before) > 0 ? alone_us / mean_of(before) : 0.0;
+  out["request_bytes_mean"] = mean_request;
+  out["request_bytes_max"] = proto.body.size();
+  out["response_bytes"] = text_reply(500).size();
+  out["transcripts"] = bytes.transcripts;
+  out["transcript_bytes"] = bytes.transcript_bytes;
+  out["log_bytes"] = bytes.log_bytes;
+  out["atomic_write_us"] = atomic_write_us;
+  // The share of the batch's wall time that writing the transcripts alone
+  // would take: the runner does it on the io_context's thread, so while one
+  // transcript is synced no other conversation moves.
+  out["transcript_write_share"] =
+      batch.wall_s > 0 ? atomic_write_us * 1e-6 * static_cast<double>(bytes.transcripts) / batch.wall_s : 0.0;
+  out["folder_fs"] = fs_kind(dir.path);
+  out["server_requests"] = server.requests();
+  out["rss_before_kb"] = rss_before;
+  out["rss_after_kb"] = rss_after;
+  out["peak_rss_kb"] = peak_rss_kb();
+  out["what"] = spec.what;
+  out["target"] = json::object{{"ratio_to_round_trip", 1.3}};
+  out["met"] = ok && batch_ok && bare_us > 0 && ratio <= 1.3;
+  return out;
+}
+
 // ---- routing: query classification ---------------------------------------------
 
 /// Queries of every class and size: greetings, code, math, reasoning, lists,
@@ -1179,6 +1766,8 @@ json::object run_mine(Spec const& spec) {
 
 json::object run_spec(Spec const& spec) {
   switch (spec.kind) {
+    case Spec::Kind::sim_batch: return run_sim_batch(spec);
+    case Spec::Kind::sim_batch_http: return run_sim_batch_http(spec);
     case Spec::Kind::http_turn: return run_http_turn(spec);
     case Spec::Kind::concurrent: return run_concurrent(spec);
     case Spec::Kind::classify: return run_classify(spec);
@@ -1236,6 +1825,29 @@ void print_row(json::object const& r) {
   auto num = [&](char const* k) { return r.contains(k) && r.at(k).is_number() ? r.at(k).to_number<double>() : 0.0; };
   std::string note = r.contains("status") ? std::string(r.at("status").as_string()) : "?";
   auto met = [&] { return std::string(r.contains("met") && r.at("met").as_bool() ? "met" : "MISSED"); };
+  // The simulation benches: one line of their own figures each.
+  if (r.contains("files_overhead_ratio")) {
+    std::printf("%-28s %8s conv/s (%s turns/s); sim::Conversation alone %s conv/s: runner + files x %s; "
+                "transcripts %s KB, logs %s KB; peak %s MB (%s)\n",
+                std::string(r.at("bench").as_string()).c_str(), fixed(num("value"), 0).c_str(),
+                fixed(num("turns_per_s"), 0).c_str(), fixed(num("conversation_only_per_s"), 0).c_str(),
+                fixed(num("files_overhead_ratio"), 1).c_str(), fixed(num("transcript_bytes") / 1024.0, 0).c_str(),
+                fixed(num("log_bytes") / 1024.0, 0).c_str(), fixed(num("peak_rss_kb") / 1024.0, 1).c_str(),
+                note.c_str());
+    std::fflush(stdout);
+    return;
+  }
+  if (r.contains("sequential_us_per_turn")) {
+    std::printf("%-28s %8s turns/s, %s at once; sequential %s us/turn = %s x a bare round trip of %s us; "
+                "target <= 1.30: %s; client CPU %s us/turn; peak %s MB (%s)\n",
+                std::string(r.at("bench").as_string()).c_str(), fixed(num("value"), 0).c_str(),
+                fixed(num("max_concurrent"), 0).c_str(), fixed(num("sequential_us_per_turn"), 1).c_str(),
+                fixed(num("ratio_to_round_trip"), 2).c_str(), fixed(num("round_trip_us"), 1).c_str(),
+                met().c_str(), fixed(num("client_cpu_us_per_turn"), 1).c_str(),
+                fixed(num("peak_rss_kb") / 1024.0, 1).c_str(), note.c_str());
+    std::fflush(stdout);
+    return;
+  }
   // The HTTP benches: one line of their own figures.
   if (r.contains("ratio_to_round_trip")) {
     std::printf("%-28s %8s us/turn = %s x a bare round trip of %s us (median %s x); client CPU %s us/turn; "
@@ -1295,7 +1907,7 @@ void usage(std::ostream& os) {
         "  --repeat K   run each bench K times (each run in its own process)\n"
         "  --list       name and describe the benches\n"
         "  --iterations N  override the iteration count (profiling; targets still apply;\n"
-        "               concurrent_loops_*: turns per loop)\n"
+        "               concurrent_loops_*: turns per loop; sim_batch*: turns per conversation)\n"
         "  --no-fork    run in this process (profilers; peak RSS then covers every run so far)\n"
         "  --dump-periods FILE  write every iteration's period (us), one per line\n";
 }
