@@ -69,6 +69,7 @@
 //   files), and atomic_write_us what one fsynced transcript write costs here.
 #include <leash/leash.hpp>
 #include <leash/learn/miner.hpp>
+#include <leash/learn/optimize/pareto.hpp>
 #include <leash/learn/query.hpp>
 #include <leash/learn/router.hpp>
 #include <leash/learn/trace_store.hpp>
@@ -241,6 +242,7 @@ struct Spec {
     mine,            ///< `n` runs in a SQLite store, mined in one streaming pass
     sim_batch,       ///< sim::Runner, ScriptedSpeakers: `loops` conversations of `n` turns, files on disk
     sim_batch_http,  ///< sim::Runner, LlmSpeakers over HTTP to the local server: `loops` conversations of `n` turns
+    pareto,          ///< learn::optimize::pareto_frontier on `loops` random points × `n` objectives
   };
   std::string name;
   std::string what;
@@ -322,7 +324,7 @@ std::vector<Spec> const& specs() {
       {.name = "sim_batch",
        .what = "1000 simulated conversations x 10 turns (100 personas x 10 runs), sim::ScriptedSpeaker on both "
                "sides, sim::Runner on one io_context and one thread, max_concurrent 0 (every job at once; no scripted "
-               "job ever suspends, so they run one after another), quiet, no store; transcripts (fsynced, atomic) and "
+               "job ever suspends, so they run one after another), quiet, no store; transcripts (atomic rename, not synced: the default) and "
                "session logs in a fresh temp folder. Side by side: the same conversations by sim::Conversation "
                "alone, no files (files_overhead_ratio = conversation_only_per_s / value)",
        .n = 10, .kind = Spec::Kind::sim_batch, .loops = 1000},
@@ -334,6 +336,10 @@ std::vector<Spec> const& specs() {
                "wall time per turn / the mean bare keep-alive round trip with bodies of the sizes it sent "
                "(ratio_conversation_only: the same 50 by sim::Conversation alone, no runner, no files)",
        .n = 10, .kind = Spec::Kind::sim_batch_http, .loops = 1000},
+      {.name = "pareto_10k",
+       .what = "Pareto frontier of 10000 random trials x 3 objectives (uniform in [0,1), seed 42), sort-based; "
+               "side by side: the reference's all-pairs O(n^2 m) method on the same points (same frontier checked)",
+       .n = 3, .kind = Spec::Kind::pareto, .loops = 10000},
       {.name = "diag_classify_regex",
        .what = "classification + complexity signals (no JSON) by leash's scan, std::regex and Boost.Regex",
        .n = 2000, .kind = Spec::Kind::classify_regex, .diagnostic = true},
@@ -1764,9 +1770,63 @@ json::object run_mine(Spec const& spec) {
   return out;
 }
 
+/// The reference's method: every pair, O(n^2 m); the comparison figure.
+std::vector<std::size_t> pareto_all_pairs(std::vector<std::vector<double>> const& pts) {
+  std::vector<std::size_t> keep;
+  for (std::size_t i = 0; i < pts.size(); ++i) {
+    bool dominated = false;
+    for (std::size_t j = 0; j < pts.size() && !dominated; ++j) {
+      if (i == j) continue;
+      bool ge = true, gt = false;
+      for (std::size_t k = 0; k < pts[i].size(); ++k) {
+        if (pts[j][k] < pts[i][k]) ge = false;
+        if (pts[j][k] > pts[i][k]) gt = true;
+      }
+      dominated = ge && gt;
+    }
+    if (!dominated) keep.push_back(i);
+  }
+  return keep;
+}
+
+json::object run_pareto(Spec const& spec) {
+  std::mt19937_64 rng(42);
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  std::vector<std::vector<double>> pts(spec.loops, std::vector<double>(spec.n));
+  for (auto& p : pts)
+    for (auto& x : p) x = u(rng);
+  std::vector<double> ms;
+  std::vector<std::size_t> frontier;
+  for (int round = 0; round < 21; ++round) {
+    auto t0 = Clock::now();
+    frontier = leash::learn::optimize::pareto_frontier(std::span<std::vector<double> const>(pts));
+    ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+  }
+  auto t0 = Clock::now();
+  auto naive = pareto_all_pairs(pts);
+  double naive_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+  double const value = median_of(ms);
+  bool const same = naive == frontier;
+  json::object out;
+  out["bench"] = spec.name;
+  out["value"] = value;
+  out["unit"] = "ms";
+  out["status"] = same ? "SUCCESS" : "ERROR: the frontier differs from the all-pairs method's";
+  out["trials"] = spec.loops;
+  out["objectives"] = spec.n;
+  out["frontier_size"] = frontier.size();
+  out["all_pairs_ms"] = naive_ms;
+  out["ratio_to_all_pairs"] = naive_ms > 0 ? value / naive_ms : 0.0;
+  out["what"] = spec.what;
+  out["target"] = json::object{{"ms", 20}};
+  out["met"] = same && value <= 20.0;
+  return out;
+}
+
 json::object run_spec(Spec const& spec) {
   switch (spec.kind) {
     case Spec::Kind::sim_batch: return run_sim_batch(spec);
+    case Spec::Kind::pareto: return run_pareto(spec);
     case Spec::Kind::sim_batch_http: return run_sim_batch_http(spec);
     case Spec::Kind::http_turn: return run_http_turn(spec);
     case Spec::Kind::concurrent: return run_concurrent(spec);
