@@ -5,6 +5,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "error_text.hpp"
+#include "temp_dir.hpp"
 
 #include <filesystem>
 #include <fstream>
@@ -23,23 +24,11 @@ using leash::sim::PersonaLoad;
 using leash_test::why;
 using Fields = std::vector<std::pair<std::string, std::string>>;
 
-/// A fresh directory under the system temp dir, removed with its contents.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static int counter = 0;
-    path = fs::temp_directory_path() /
-           ("leash_sim_persona_" + std::to_string(::getpid()) + "_" + std::to_string(++counter));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
+struct TempDir : leash_test::TempDir {
+  TempDir() : leash_test::TempDir("leash-sim-persona") {}
   fs::path write(std::string const& name, std::string const& text) const {
-    std::ofstream(path / name, std::ios::binary) << text;
-    return path / name;
+    std::ofstream(path() / name, std::ios::binary) << text;
+    return path() / name;
   }
 };
 
@@ -185,16 +174,16 @@ BOOST_AUTO_TEST_CASE(missing_files_are_named) {  // reference test 99
   auto sheet = dir.write("p.tsv", sheet_text);
   auto tmpl = dir.write("t.txt", template_text);
 
-  auto no_sheet = load_personas(dir.path / "absent.tsv", tmpl);
+  auto no_sheet = load_personas(dir.path() / "absent.tsv", tmpl);
   BOOST_TEST_REQUIRE(no_sheet.has_error());
   BOOST_TEST((no_sheet.error() == Errc::invalid_input));
-  BOOST_TEST(mentions(no_sheet.error().message, (dir.path / "absent.tsv").string()), no_sheet.error().message);
+  BOOST_TEST(mentions(no_sheet.error().message, (dir.path() / "absent.tsv").string()), no_sheet.error().message);
   BOOST_TEST(mentions(no_sheet.error().message, "does not exist"));
 
-  auto no_template = load_personas(sheet, dir.path / "absent.txt");
+  auto no_template = load_personas(sheet, dir.path() / "absent.txt");
   BOOST_TEST_REQUIRE(no_template.has_error());
   BOOST_TEST((no_template.error() == Errc::invalid_input));
-  BOOST_TEST(mentions(no_template.error().message, (dir.path / "absent.txt").string()),
+  BOOST_TEST(mentions(no_template.error().message, (dir.path() / "absent.txt").string()),
              no_template.error().message);
   BOOST_TEST(mentions(no_template.error().message, "does not exist"));
 }

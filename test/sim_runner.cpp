@@ -8,6 +8,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "support.hpp"
+#include "temp_dir.hpp"
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -33,18 +34,8 @@ using leash_test::run_sync;
 using sim::Role;
 using sim::ScriptedSpeaker;
 
-/// A fresh directory, removed at the end of the test.
-struct TempDir {
-  fs::path path;
-  explicit TempDir(std::string const& name) {
-    path = fs::temp_directory_path() / ("leash_sim_runner_" + name + "_" + std::to_string(::getpid()));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
+struct TempDir : leash_test::TempDir {
+  explicit TempDir(std::string const& name) : leash_test::TempDir("leash-sim-runner-" + name) {}
 };
 
 std::string read(fs::path const& p) {
@@ -142,7 +133,7 @@ BOOST_AUTO_TEST_CASE(defaults) {
 // §8.6 tests 67, 71, 75, and the transcript on disk.
 BOOST_AUTO_TEST_CASE(one_job_writes_its_transcript_and_log) {
   TempDir dir("one");
-  auto out = dir.path / "new" / "folder";
+  auto out = dir.path() / "new" / "folder";
   sim::Runner runner(options(out), scripted_persona, scripted_provider);
   auto batch = runner.run({persona("TestPersona")});
   BOOST_REQUIRE(batch.has_value());
@@ -181,7 +172,7 @@ BOOST_AUTO_TEST_CASE(one_job_writes_its_transcript_and_log) {
 // §8.6 test 68.
 BOOST_AUTO_TEST_CASE(provider_first_runs_an_odd_count) {
   TempDir dir("pfirst");
-  auto o = options(dir.path);
+  auto o = options(dir.path());
   o.persona_first = false;
   o.max_turns = 3;
   sim::Runner runner(o, scripted_persona, scripted_provider);
@@ -197,7 +188,7 @@ BOOST_AUTO_TEST_CASE(provider_first_runs_an_odd_count) {
 // name cannot make sub-folders or unparseable names.
 BOOST_AUTO_TEST_CASE(file_names_carry_persona_model_and_run_sanitised) {
   TempDir dir("names");
-  auto o = options(dir.path);
+  auto o = options(dir.path());
   o.persona_model = "claude-3-opus-20240229";
   o.runs_per_persona = 2;
   sim::Runner runner(o, scripted_persona, scripted_provider);
@@ -211,13 +202,13 @@ BOOST_AUTO_TEST_CASE(file_names_carry_persona_model_and_run_sanitised) {
   BOOST_TEST(name.substr(name.size() - 4) == ".txt");
 
   TempDir dir2("names2");
-  auto o2 = options(dir2.path);
+  auto o2 = options(dir2.path());
   o2.persona_model = "scripted:models/v1.2 beta";
   sim::Runner runner2(o2, scripted_persona, scripted_provider);
   auto batch2 = runner2.run({persona("Mary Jane")});
   BOOST_REQUIRE(batch2.has_value());
   auto const& t = batch2.value().jobs[0].sessions[0].transcript;
-  BOOST_TEST(t.parent_path() == dir2.path / "conversations");
+  BOOST_TEST(t.parent_path() == dir2.path() / "conversations");
   auto n = t.filename().string();
   BOOST_TEST(n.find("Mary_Jane_scripted_models_v12_beta_run1.txt") == 7u);
 }
@@ -226,7 +217,7 @@ BOOST_AUTO_TEST_CASE(file_names_carry_persona_model_and_run_sanitised) {
 BOOST_AUTO_TEST_CASE(a_failing_speaker_skips_the_job) {
   TempDir dir("fail");
   std::ostringstream progress;
-  sim::Runner runner(options(dir.path, &progress), scripted_persona,
+  sim::Runner runner(options(dir.path(), &progress), scripted_persona,
                      [](sim::JobContext const&) { return std::move(ScriptedSpeaker().simulate_error()); });
   auto batch = runner.run({persona("P")});
   BOOST_REQUIRE(batch.has_value());
@@ -234,7 +225,7 @@ BOOST_AUTO_TEST_CASE(a_failing_speaker_skips_the_job) {
   BOOST_TEST(job.skipped);
   BOOST_TEST(job.skip_reason == "error");
   BOOST_TEST(job.error.find("Simulated API error") != std::string::npos);
-  BOOST_TEST(files_in(dir.path / "conversations").empty());
+  BOOST_TEST(files_in(dir.path() / "conversations").empty());
   BOOST_REQUIRE(job.sessions.size() == 1u);
   BOOST_TEST(job.sessions[0].skipped);
   BOOST_TEST(read(job.sessions[0].log_file).find("Simulated API error") != std::string::npos);
@@ -246,7 +237,7 @@ BOOST_AUTO_TEST_CASE(a_failing_speaker_skips_the_job) {
 // §8.7 tests 76, 78–80.
 BOOST_AUTO_TEST_CASE(a_batch_runs_every_persona_and_run) {
   TempDir dir("batch");
-  auto o = options(dir.path);
+  auto o = options(dir.path());
   o.runs_per_persona = 2;
   sim::Runner runner(o, scripted_persona, scripted_provider);
   auto batch = runner.run({persona("A"), persona("B")});
@@ -258,7 +249,7 @@ BOOST_AUTO_TEST_CASE(a_batch_runs_every_persona_and_run) {
     BOOST_TEST(!j.sessions.at(0).conversation.empty());
   }
   BOOST_TEST((indexes == std::set<std::size_t>{1, 2, 3, 4}));
-  auto files = files_in(dir.path / "conversations");
+  auto files = files_in(dir.path() / "conversations");
   BOOST_TEST(files.size() == 4u);
 
   auto none = runner.run({});
@@ -270,7 +261,7 @@ BOOST_AUTO_TEST_CASE(a_batch_runs_every_persona_and_run) {
 // §8.7 test 81: factories are called once per job with that job's context.
 BOOST_AUTO_TEST_CASE(factories_are_called_once_per_job) {
   TempDir dir("factories");
-  auto o = options(dir.path);
+  auto o = options(dir.path());
   o.runs_per_persona = 2;
   std::vector<std::string> seen;
   auto make_provider = [&](sim::JobContext const& job) {
@@ -311,7 +302,7 @@ struct Slow {
 BOOST_AUTO_TEST_CASE(the_concurrency_cap_holds) {
   for (int cap : {1, 2, 0}) {
     TempDir dir("cap" + std::to_string(cap));
-    auto o = options(dir.path);
+    auto o = options(dir.path());
     o.runs_per_persona = 3;
     o.max_concurrent = cap;
     auto live = std::make_shared<std::atomic<int>>(0);
@@ -328,7 +319,7 @@ BOOST_AUTO_TEST_CASE(the_concurrency_cap_holds) {
 
 BOOST_AUTO_TEST_CASE(bad_settings_are_refused) {
   TempDir dir("bad");
-  auto o = options(dir.path);
+  auto o = options(dir.path());
   o.max_concurrent = -1;
   sim::Runner runner(o, scripted_persona, scripted_provider);
   auto batch = runner.run({persona("A")});
@@ -336,7 +327,7 @@ BOOST_AUTO_TEST_CASE(bad_settings_are_refused) {
   BOOST_TEST((batch.error() == Errc::invalid_config));
   BOOST_TEST(batch.error().what().find("max_concurrent") != std::string::npos);
 
-  auto o2 = options(dir.path);
+  auto o2 = options(dir.path());
   o2.max_turns = 0;
   sim::Runner runner2(o2, scripted_persona, scripted_provider);
   BOOST_TEST(runner2.run({persona("A")}).has_error());
@@ -346,7 +337,7 @@ BOOST_AUTO_TEST_CASE(bad_settings_are_refused) {
 // session enter then first_speaker, cleanup at the end.
 BOOST_AUTO_TEST_CASE(hooks_run_in_order_and_sessions_stay_separate) {
   TempDir dir("hooks");
-  auto o = options(dir.path);
+  auto o = options(dir.path());
   o.session_types = {"intake", "coaching"};
   o.max_turns = 2;
   auto calls = std::make_shared<std::vector<std::string>>();
@@ -364,14 +355,14 @@ BOOST_AUTO_TEST_CASE(hooks_run_in_order_and_sessions_stay_separate) {
     BOOST_TEST(s.conversation.size() == s.turns);
     BOOST_TEST(s.conversation.front().turn == 1);  // each session numbers from 1
   }
-  BOOST_TEST(files_in(dir.path / "conversations").size() == 2u);
-  BOOST_TEST(files_in(dir.path / "conversations" / "logs", ".log").size() == 2u);
+  BOOST_TEST(files_in(dir.path() / "conversations").size() == 2u);
+  BOOST_TEST(files_in(dir.path() / "conversations" / "logs", ".log").size() == 2u);
 }
 
 // §8.9 test 94: prepare_sessions decides what runs.
 BOOST_AUTO_TEST_CASE(prepare_sessions_decides_the_sessions) {
   TempDir dir("prepare");
-  auto o = options(dir.path);
+  auto o = options(dir.path());
   o.session_types = {"coaching"};
   o.max_turns = 2;
   auto calls = std::make_shared<std::vector<std::string>>();
@@ -386,7 +377,7 @@ BOOST_AUTO_TEST_CASE(prepare_sessions_decides_the_sessions) {
 // §8.9 test 95: the provider's first_speaker wins over the runner's setting.
 BOOST_AUTO_TEST_CASE(first_speaker_overrides_the_runner) {
   TempDir dir("first");
-  auto o = options(dir.path);
+  auto o = options(dir.path());
   o.max_turns = 3;
   auto calls = std::make_shared<std::vector<std::string>>();
   sim::Runner runner(o, scripted_persona, [&](sim::JobContext const&) {
@@ -405,7 +396,7 @@ BOOST_AUTO_TEST_CASE(first_speaker_overrides_the_runner) {
 // Better than the reference: a failure in session 2 keeps session 1; cleanup still runs.
 BOOST_AUTO_TEST_CASE(a_later_failure_keeps_the_finished_sessions) {
   TempDir dir("keep");
-  auto o = options(dir.path);
+  auto o = options(dir.path());
   o.session_types = {"intake", "coaching", "review"};
   o.max_turns = 2;
   auto calls = std::make_shared<std::vector<std::string>>();
@@ -432,7 +423,7 @@ BOOST_AUTO_TEST_CASE(a_failing_cleanup_is_reported_not_thrown) {
   TempDir dir("cleanup");
   std::ostringstream progress;
   auto calls = std::make_shared<std::vector<std::string>>();
-  sim::Runner runner(options(dir.path, &progress), scripted_persona, [&](sim::JobContext const&) {
+  sim::Runner runner(options(dir.path(), &progress), scripted_persona, [&](sim::JobContext const&) {
     Tracker t(calls);
     t.fail_cleanup = true;
     return t;
@@ -447,7 +438,7 @@ BOOST_AUTO_TEST_CASE(a_failing_cleanup_is_reported_not_thrown) {
 
 BOOST_AUTO_TEST_CASE(a_throwing_factory_or_hook_is_a_failed_job) {
   TempDir dir("throw");
-  sim::Runner runner(options(dir.path), scripted_persona, [](sim::JobContext const& job) -> ScriptedSpeaker {
+  sim::Runner runner(options(dir.path()), scripted_persona, [](sim::JobContext const& job) -> ScriptedSpeaker {
     if (job.run_number == 1) throw std::runtime_error("no provider today");
     return ScriptedSpeaker();
   });
@@ -461,7 +452,7 @@ BOOST_AUTO_TEST_CASE(a_throwing_factory_or_hook_is_a_failed_job) {
 BOOST_AUTO_TEST_CASE(progress_is_one_line_per_session) {
   TempDir dir("progress");
   std::ostringstream progress;
-  auto o = options(dir.path, &progress);
+  auto o = options(dir.path(), &progress);
   o.runs_per_persona = 2;
   o.session_types = {"intake", "coaching"};
   auto live = std::make_shared<std::atomic<int>>(0);
@@ -481,7 +472,7 @@ BOOST_AUTO_TEST_CASE(progress_is_one_line_per_session) {
 
   TempDir quiet_dir("quiet");
   std::ostringstream silent;
-  auto q = options(quiet_dir.path, &silent);
+  auto q = options(quiet_dir.path(), &silent);
   q.quiet = true;
   sim::Runner quiet(q, scripted_persona, scripted_provider);
   BOOST_REQUIRE(quiet.run({persona("A")}).has_value());
@@ -491,13 +482,13 @@ BOOST_AUTO_TEST_CASE(progress_is_one_line_per_session) {
 // §8.8 tests 83–84: finished jobs are skipped on resume only.
 BOOST_AUTO_TEST_CASE(resume_skips_finished_jobs) {
   TempDir dir("resume");
-  auto o = options(dir.path);
+  auto o = options(dir.path());
   o.runs_per_persona = 2;
   {
     sim::Runner first(o, scripted_persona, scripted_provider);
     BOOST_REQUIRE(first.run({persona("Persona1")}).has_value());
   }
-  auto files = files_in(dir.path / "conversations");
+  auto files = files_in(dir.path() / "conversations");
   BOOST_REQUIRE(files.size() == 2u);
   // Run 2 "was killed": its transcript never appeared.
   for (auto const& f : files)
@@ -514,7 +505,7 @@ BOOST_AUTO_TEST_CASE(resume_skips_finished_jobs) {
   BOOST_TEST(jobs[0].run_number == 1);
   BOOST_TEST(!jobs[1].skipped);
   BOOST_TEST(jobs[1].run_number == 2);
-  BOOST_TEST(files_in(dir.path / "conversations").size() == 2u);
+  BOOST_TEST(files_in(dir.path() / "conversations").size() == 2u);
 
   o.resume = false;
   sim::Runner fresh(o, scripted_persona, scripted_provider);
@@ -529,7 +520,7 @@ BOOST_AUTO_TEST_CASE(resume_skips_finished_jobs) {
 // finds what it wrote.
 BOOST_AUTO_TEST_CASE(resume_finds_sanitised_names) {
   TempDir dir("sanitised");
-  auto o = options(dir.path);
+  auto o = options(dir.path());
   o.persona_model = "openai-compatible:http://127.0.0.1:8080/v1#gpt-4.1 mini";
   {
     sim::Runner first(o, scripted_persona, scripted_provider);
@@ -546,7 +537,7 @@ BOOST_AUTO_TEST_CASE(resume_finds_sanitised_names) {
 // §8.8 tests 87–88: multi-session jobs resume session by session.
 BOOST_AUTO_TEST_CASE(resume_skips_finished_sessions_one_by_one) {
   TempDir dir("sessions");
-  auto o = options(dir.path);
+  auto o = options(dir.path());
   o.session_types = {"intake", "coaching"};
   o.max_turns = 2;
   auto calls = std::make_shared<std::vector<std::string>>();
@@ -556,7 +547,7 @@ BOOST_AUTO_TEST_CASE(resume_skips_finished_sessions_one_by_one) {
     BOOST_REQUIRE(first.run({persona("P")}).has_value());
   }
   std::filesystem::path kept;
-  for (auto const& f : files_in(dir.path / "conversations")) {
+  for (auto const& f : files_in(dir.path() / "conversations")) {
     if (f.filename().string().find("_s2_coaching") != std::string::npos)
       fs::remove(f);
     else
@@ -593,7 +584,7 @@ BOOST_AUTO_TEST_CASE(resume_skips_finished_sessions_one_by_one) {
 // its prepared list in both places.
 BOOST_AUTO_TEST_CASE(resume_uses_the_prepared_list) {
   TempDir dir("prepared");
-  auto o = options(dir.path);
+  auto o = options(dir.path());
   o.session_types = {"coaching"};
   o.max_turns = 2;
   auto calls = std::make_shared<std::vector<std::string>>();
@@ -602,7 +593,7 @@ BOOST_AUTO_TEST_CASE(resume_uses_the_prepared_list) {
     sim::Runner first(o, scripted_persona, make);
     BOOST_REQUIRE(first.run({persona("P")}).has_value());
   }
-  BOOST_REQUIRE(files_in(dir.path / "conversations").size() == 2u);
+  BOOST_REQUIRE(files_in(dir.path() / "conversations").size() == 2u);
   o.resume = true;
   calls->clear();
   sim::Runner again(o, scripted_persona, make);
@@ -617,7 +608,7 @@ BOOST_AUTO_TEST_CASE(resume_uses_the_prepared_list) {
 // §8.8 tests 90–91: a resumed folder must match the run's settings.
 BOOST_AUTO_TEST_CASE(resume_refuses_a_folder_of_other_settings) {
   TempDir dir("mismatch");
-  auto o = options(dir.path);
+  auto o = options(dir.path());
   {
     sim::Runner first(o, scripted_persona, scripted_provider);
     BOOST_REQUIRE(first.run({persona("P")}).has_value());
@@ -630,13 +621,13 @@ BOOST_AUTO_TEST_CASE(resume_refuses_a_folder_of_other_settings) {
   BOOST_TEST((batch.error() == Errc::invalid_config));
   BOOST_TEST(batch.error().what().find("persona model does not match") != std::string::npos);
 
-  auto turns = options(dir.path);
+  auto turns = options(dir.path());
   turns.resume = true;
   turns.max_turns = 8;
-  BOOST_TEST(sim::check_resume(dir.path, turns).error().what().find("turns does not match") != std::string::npos);
+  BOOST_TEST(sim::check_resume(dir.path(), turns).error().what().find("turns does not match") != std::string::npos);
 
   // A folder without simulation.json is judged by its name.
-  auto named = dir.path / "p_mock_persona__a_mock_agent__t4__r1__20260331_120000";
+  auto named = dir.path() / "p_mock_persona__a_mock_agent__t4__r1__20260331_120000";
   fs::create_directories(named);
   auto ok = options(named);
   ok.persona_model = "mock-persona";
@@ -644,15 +635,15 @@ BOOST_AUTO_TEST_CASE(resume_refuses_a_folder_of_other_settings) {
   BOOST_TEST(sim::check_resume(named, ok).has_value());
   ok.provider_model = "other";
   BOOST_TEST(sim::check_resume(named, ok).error().what().find("provider model does not match") != std::string::npos);
-  BOOST_TEST(sim::check_resume(dir.path / "missing", ok).has_error());
+  BOOST_TEST(sim::check_resume(dir.path() / "missing", ok).has_error());
 }
 
 // Every session is a run in the store; its turns are events there.
 BOOST_AUTO_TEST_CASE(sessions_are_recorded_in_the_run_store) {
   TempDir dir("store");
-  auto store = leash::open_store("sqlite:" + (dir.path / "runs.db").string());
+  auto store = leash::open_store("sqlite:" + (dir.path() / "runs.db").string());
   BOOST_REQUIRE(store.has_value());
-  auto o = options(dir.path);
+  auto o = options(dir.path());
   o.store = store.value();
   o.session_types = {"intake", "coaching"};
   sim::Runner runner(o, scripted_persona, scripted_provider);
@@ -692,7 +683,7 @@ BOOST_AUTO_TEST_CASE(sessions_are_recorded_in_the_run_store) {
 // §8.5 test 64 through the runner: unicode and emoji survive byte for byte.
 BOOST_AUTO_TEST_CASE(unicode_transcripts_round_trip) {
   TempDir dir("unicode");
-  sim::Runner runner(options(dir.path),
+  sim::Runner runner(options(dir.path()),
                      [](sim::JobContext const&) { return ScriptedSpeaker({"Grüße! 🚲 Мой велосипед скрипит", "日本語もOK"}); },
                      [](sim::JobContext const&) { return ScriptedSpeaker({"Hola 👋 — ¿qué pasa?", "✓ done"}); });
   auto batch = runner.run({persona("Zoë")});
@@ -708,7 +699,7 @@ BOOST_AUTO_TEST_CASE(unicode_transcripts_round_trip) {
 // Large batches may leave the turns out of the results; the files keep them.
 BOOST_AUTO_TEST_CASE(conversations_can_be_left_out_of_the_results) {
   TempDir dir("lean");
-  auto o = options(dir.path);
+  auto o = options(dir.path());
   o.keep_conversations = false;
   o.sync_files = true;
   sim::Runner runner(o, scripted_persona, scripted_provider);
@@ -723,12 +714,12 @@ BOOST_AUTO_TEST_CASE(conversations_can_be_left_out_of_the_results) {
 // An empty transcript (an unsynced write cut short by a power loss) is not done.
 BOOST_AUTO_TEST_CASE(resume_redoes_an_empty_transcript) {
   TempDir dir("empty");
-  auto o = options(dir.path);
+  auto o = options(dir.path());
   {
     sim::Runner first(o, scripted_persona, scripted_provider);
     BOOST_REQUIRE(first.run({persona("P")}).has_value());
   }
-  auto files = files_in(dir.path / "conversations");
+  auto files = files_in(dir.path() / "conversations");
   BOOST_REQUIRE(files.size() == 1u);
   std::ofstream(files[0], std::ios::trunc).close();
   o.resume = true;

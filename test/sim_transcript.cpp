@@ -5,6 +5,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "error_text.hpp"
+#include "temp_dir.hpp"
 
 #include <filesystem>
 #include <fstream>
@@ -25,20 +26,8 @@ using leash::sim::SessionLog;
 using leash::sim::Turn;
 using leash_test::why;
 
-/// A fresh directory under the system temp dir, removed with its contents.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static int counter = 0;
-    path = fs::temp_directory_path() /
-           ("leash_sim_transcript_" + std::to_string(::getpid()) + "_" + std::to_string(++counter));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
+struct TempDir : leash_test::TempDir {
+  TempDir() : leash_test::TempDir("leash-sim-transcript") {}
 };
 
 std::string read_file(fs::path const& p) {
@@ -141,7 +130,7 @@ BOOST_AUTO_TEST_CASE(transcript_text_is_byte_for_byte) {  // reference tests 62,
 
 BOOST_AUTO_TEST_CASE(save_creates_nested_folders) {  // reference test 61
   TempDir dir;
-  auto path = dir.path / "run" / "conversations" / "deep" / "abc123_P_m_run1.txt";
+  auto path = dir.path() / "run" / "conversations" / "deep" / "abc123_P_m_run1.txt";
   auto saved = leash::sim::save_transcript({}, path);
   BOOST_TEST_REQUIRE(saved.has_value(), why(saved));
   BOOST_TEST(fs::is_directory(path.parent_path()));
@@ -152,7 +141,7 @@ BOOST_AUTO_TEST_CASE(unicode_and_emoji_survive_a_save) {  // reference test 64
   TempDir dir;
   std::vector<Turn> turns{make_turn(1, Role::persona, "Zoë here 👋 — ça roule? 自行车"),
                           make_turn(2, Role::provider, "Ja, natürlich! 🚲✨")};
-  auto path = dir.path / "t.txt";
+  auto path = dir.path() / "t.txt";
   auto saved = leash::sim::save_transcript(turns, path);
   BOOST_TEST_REQUIRE(saved.has_value(), why(saved));
   auto text = read_file(path);
@@ -162,30 +151,30 @@ BOOST_AUTO_TEST_CASE(unicode_and_emoji_survive_a_save) {  // reference test 64
 
 BOOST_AUTO_TEST_CASE(save_is_atomic_and_leaves_no_temporary_file) {
   TempDir dir;
-  auto path = dir.path / "x.txt";
+  auto path = dir.path() / "x.txt";
   std::vector<Turn> first{make_turn(1, Role::persona, "first version")};
   std::vector<Turn> second{make_turn(1, Role::persona, "second")};
   BOOST_TEST_REQUIRE(leash::sim::save_transcript(first, path).has_value());
   auto replaced = leash::sim::save_transcript(second, path);
   BOOST_TEST_REQUIRE(replaced.has_value(), why(replaced));
   BOOST_TEST(read_file(path) == "user: second\n");  // replaced whole, no tail of the longer first version
-  BOOST_TEST(entries(dir.path) == std::vector<std::string>{"x.txt"});
+  BOOST_TEST(entries(dir.path()) == std::vector<std::string>{"x.txt"});
 }
 
 BOOST_AUTO_TEST_CASE(save_accepts_a_bare_file_name) {
   TempDir dir;
   auto old = fs::current_path();
-  fs::current_path(dir.path);
+  fs::current_path(dir.path());
   auto saved = leash::sim::save_transcript({}, "bare.txt");
   fs::current_path(old);
   BOOST_TEST_REQUIRE(saved.has_value(), why(saved));
-  BOOST_TEST(read_file(dir.path / "bare.txt") == "No conversation recorded.");
+  BOOST_TEST(read_file(dir.path() / "bare.txt") == "No conversation recorded.");
 }
 
 BOOST_AUTO_TEST_CASE(save_failure_names_the_file) {
   TempDir dir;
-  std::ofstream(dir.path / "blocker") << "a file where a folder should be";
-  auto path = dir.path / "blocker" / "t.txt";
+  std::ofstream(dir.path() / "blocker") << "a file where a folder should be";
+  auto path = dir.path() / "blocker" / "t.txt";
   auto saved = leash::sim::save_transcript({}, path);
   BOOST_TEST_REQUIRE(saved.has_error());
   BOOST_TEST((saved.error() == Errc::store_failed));
@@ -194,7 +183,7 @@ BOOST_AUTO_TEST_CASE(save_failure_names_the_file) {
 
 BOOST_AUTO_TEST_CASE(session_log_writes_the_reference_blocks) {  // reference test 69, §5.7
   TempDir dir;
-  auto path = dir.path / "logs" / "nested" / "abc123_Mary_Jane_m_run1.log";
+  auto path = dir.path() / "logs" / "nested" / "abc123_Mary_Jane_m_run1.log";
   std::filesystem::create_directories(path.parent_path());
   std::ofstream(path) << "stale content from an earlier run\n";
 
@@ -277,10 +266,10 @@ BOOST_AUTO_TEST_CASE(session_log_writes_the_reference_blocks) {  // reference te
 
 BOOST_AUTO_TEST_CASE(session_log_omits_a_zero_duration) {
   TempDir dir;
-  auto opened = SessionLog::open(dir.path / "s.log");
+  auto opened = SessionLog::open(dir.path() / "s.log");
   BOOST_TEST_REQUIRE(opened.has_value(), why(opened));
   opened.value().end(0, false, 0.0);
-  auto text = read_file(dir.path / "s.log");
+  auto text = read_file(dir.path() / "s.log");
   BOOST_TEST(text.find("Total Turns: 0") != std::string::npos);
   BOOST_TEST(text.find("Early Termination: false") != std::string::npos);
   BOOST_TEST(text.find("Duration") == std::string::npos);
@@ -289,14 +278,14 @@ BOOST_AUTO_TEST_CASE(session_log_omits_a_zero_duration) {
 
 BOOST_AUTO_TEST_CASE(session_log_survives_a_move) {
   TempDir dir;
-  auto opened = SessionLog::open(dir.path / "m.log", [] { return 1767225600.0; });
+  auto opened = SessionLog::open(dir.path() / "m.log", [] { return 1767225600.0; });
   BOOST_TEST_REQUIRE(opened.has_value(), why(opened));
   SessionLog a = std::move(opened).value();
   SessionLog b = std::move(a);
   b.info("after the move");
   BOOST_TEST(b.ok());
-  BOOST_TEST(b.path() == dir.path / "m.log");
-  BOOST_TEST(read_file(dir.path / "m.log").find("INFO - after the move\n") != std::string::npos);
+  BOOST_TEST(b.path() == dir.path() / "m.log");
+  BOOST_TEST(read_file(dir.path() / "m.log").find("INFO - after the move\n") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(session_log_swallows_write_failures) {
@@ -313,8 +302,8 @@ BOOST_AUTO_TEST_CASE(session_log_swallows_write_failures) {
 
 BOOST_AUTO_TEST_CASE(session_log_open_failure_names_the_file) {
   TempDir dir;
-  std::ofstream(dir.path / "blocker") << "x";
-  auto path = dir.path / "blocker" / "s.log";
+  std::ofstream(dir.path() / "blocker") << "x";
+  auto path = dir.path() / "blocker" / "s.log";
   auto opened = SessionLog::open(path);
   BOOST_TEST_REQUIRE(opened.has_error());
   BOOST_TEST((opened.error() == Errc::store_failed));

@@ -7,6 +7,7 @@
 
 #include "http_server.hpp"
 #include "support.hpp"
+#include "temp_dir.hpp"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -37,17 +38,8 @@ using leash_test::run_sync;
 std::string const program = LEASH_SIMULATE_PATH;
 std::string const source = LEASH_SOURCE_DIR;
 
-struct TempDir {
-  fs::path path;
-  explicit TempDir(std::string const& name) {
-    path = fs::temp_directory_path() / ("leash_simulate_cli_" + name + "_" + std::to_string(::getpid()));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
+struct TempDir : leash_test::TempDir {
+  explicit TempDir(std::string const& name) : leash_test::TempDir("leash-simulate-cli-" + name) {}
 };
 
 std::vector<fs::path> transcripts(fs::path const& run) {
@@ -80,9 +72,9 @@ BOOST_AUTO_TEST_SUITE(simulate_cli)
 // The README's simulation: five personas × two runs against the scripted provider.
 BOOST_AUTO_TEST_CASE(the_sample_runs_offline_and_records_every_session) {
   TempDir dir("sample");
-  auto ran = run_program(program, sample_args(dir.path));
+  auto ran = run_program(program, sample_args(dir.path()));
   BOOST_TEST_REQUIRE(ran.code == 0, ran.out);
-  auto run = only_run_folder(dir.path);
+  auto run = only_run_folder(dir.path());
   BOOST_TEST(run.filename().string().rfind("p_persona_sim__a_shop_bot__t6__r2__", 0) == 0u);
   auto files = transcripts(run);
   BOOST_REQUIRE_EQUAL(files.size(), 10u);
@@ -105,25 +97,25 @@ BOOST_AUTO_TEST_CASE(the_sample_runs_offline_and_records_every_session) {
 
 BOOST_AUTO_TEST_CASE(bad_flags_are_refused_with_exit_2) {
   TempDir dir("flags");
-  auto args = sample_args(dir.path);
+  auto args = sample_args(dir.path());
   args.insert(args.end(), {"--sessions", " , ,"});
   auto ran = run_program(program, args);
   BOOST_TEST(ran.code == 2);
   BOOST_TEST(ran.out.find("--sessions names no session") != std::string::npos);
 
-  auto bad_model = sample_args(dir.path);
+  auto bad_model = sample_args(dir.path());
   bad_model[1] = "carrier-pigeon:fast";
   ran = run_program(program, bad_model);
   BOOST_TEST(ran.code == 2);
   BOOST_TEST(ran.out.find("carrier-pigeon") != std::string::npos);
 
-  auto missing = sample_args(dir.path);
-  missing[5] = (dir.path / "nope.tsv").string();
+  auto missing = sample_args(dir.path());
+  missing[5] = (dir.path() / "nope.tsv").string();
   ran = run_program(program, missing);
   BOOST_TEST(ran.code == 2);
   BOOST_TEST(ran.out.find("nope.tsv") != std::string::npos);
 
-  auto extra = sample_args(dir.path);
+  auto extra = sample_args(dir.path());
   extra.insert(extra.end(), {"--provider-agent-extra-params", "colour=blue"});
   ran = run_program(program, extra);
   BOOST_TEST(ran.code == 2);
@@ -140,11 +132,11 @@ BOOST_AUTO_TEST_CASE(bad_flags_are_refused_with_exit_2) {
 
 BOOST_AUTO_TEST_CASE(sessions_name_the_files_and_resume_skips_everything_done) {
   TempDir dir("sessions");
-  auto args = sample_args(dir.path);
+  auto args = sample_args(dir.path());
   args.insert(args.end(), {"--sessions", "intake, ,coaching", "--max-personas", "2", "--runs", "1"});
   auto ran = run_program(program, args);
   BOOST_TEST_REQUIRE(ran.code == 0, ran.out);
-  auto run = only_run_folder(dir.path);
+  auto run = only_run_folder(dir.path());
   auto files = transcripts(run);
   BOOST_REQUIRE_EQUAL(files.size(), 4u);
   std::size_t intake = 0, coaching = 0;
@@ -191,12 +183,12 @@ BOOST_AUTO_TEST_CASE(a_run_killed_halfway_resumes_without_redoing_or_losing_work
   std::atomic<int> delay_ms{60}, requests{0};
   auto server = slow_server(delay_ms, requests);
   std::string model = "openai-compatible:" + server.url("/v1") + "#sim-model";
-  auto run = dir.path / "run";
+  auto run = dir.path() / "run";
   std::vector<std::string> args = {"--persona-model", model, "--provider-model", model,
                                    "--personas", source + "/example/sim/personas.tsv",
                                    "--persona-template", source + "/example/sim/persona_template.txt",
                                    "--runs", "2", "--turns", "4", "--max-concurrent", "2",
-                                   "--output", dir.path.string(), "--run-id", "run", "--seed", "11"};
+                                   "--output", dir.path().string(), "--run-id", "run", "--seed", "11"};
 
   std::vector<char*> argv;
   argv.push_back(const_cast<char*>(program.c_str()));
@@ -204,7 +196,7 @@ BOOST_AUTO_TEST_CASE(a_run_killed_halfway_resumes_without_redoing_or_losing_work
   argv.push_back(nullptr);
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  auto log = (dir.path / "child.log").string();
+  auto log = (dir.path() / "child.log").string();
   posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
   posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
   pid_t pid = 0;
