@@ -5,11 +5,7 @@
 
 #include <leash/store/detail/file_io.hpp>
 
-#if __has_include(<toml++/toml.hpp>)
-#include <toml++/toml.hpp>
-#else
-#include <toml++/toml.h>  // toml++ before 3.4
-#endif
+#include <leash/learn/detail/toml_parse.hpp>
 
 #include <algorithm>
 #include <charconv>
@@ -141,24 +137,7 @@ inline mode_t mode_of(std::filesystem::path const& path, mode_t otherwise) noexc
 
 inline result<AgentConfig> parse_agent_config(std::string_view text, std::string_view source) {
   toml::table doc;
-  {
-    auto syntax_error = [&](toml::parse_error const& e) {
-      auto const& at = e.source().begin;
-      return detail::config_error(source, "line " + std::to_string(at.line) + ", column " +
-                                              std::to_string(at.column) + ": " + std::string(e.description()));
-    };
-#if TOML_EXCEPTIONS
-    try {
-      doc = toml::parse(text, source);
-    } catch (toml::parse_error const& e) {
-      return syntax_error(e);
-    }
-#else
-    auto parsed = toml::parse(text, source);
-    if (!parsed) return syntax_error(parsed.error());
-    doc = std::move(parsed).table();
-#endif
-  }
+  if (auto syntax = detail::parse_toml(text, source, doc)) return detail::config_error(source, *syntax);
 
   auto const* agent_node = doc.get("agent");
   if (!agent_node) return detail::config_error(source, "no [agent] table");

@@ -5,11 +5,7 @@
 
 #if defined(LEASH_HAS_TOMLPLUSPLUS)
 #include <leash/store/detail/file_io.hpp>
-#if __has_include(<toml++/toml.hpp>)
-#include <toml++/toml.hpp>
-#else
-#include <toml++/toml.h>  // toml++ before 3.4
-#endif
+#include <leash/learn/detail/toml_parse.hpp>
 #include <sstream>
 #endif
 
@@ -684,24 +680,7 @@ inline result<OptimizeConfig> optimize_config_from_toml_string(std::string_view 
     return Error(Errc::invalid_config, "optimize config " + std::string(source) + ": " + why);
   };
   toml::table doc;
-  {
-    auto syntax_error = [&](toml::parse_error const& e) {
-      auto const& at = e.source().begin;
-      return fail("line " + std::to_string(at.line) + ", column " + std::to_string(at.column) + ": " +
-                  std::string(e.description()));
-    };
-#if TOML_EXCEPTIONS
-    try {
-      doc = toml::parse(text, source);
-    } catch (toml::parse_error const& e) {
-      return syntax_error(e);
-    }
-#else
-    auto parsed = toml::parse(text, source);
-    if (!parsed) return syntax_error(parsed.error());
-    doc = std::move(parsed).table();
-#endif
-  }
+  if (auto syntax = leash::learn::detail::parse_toml(text, source, doc)) return fail(*syntax);
 
   auto const* node = doc.get("optimize");
   if (!node) return fail("no [optimize] table");
