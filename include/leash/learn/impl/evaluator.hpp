@@ -2,6 +2,8 @@
 #ifndef LEASH_LEARN_IMPL_EVALUATOR_HPP
 #define LEASH_LEARN_IMPL_EVALUATOR_HPP
 
+#include <leash/detail/workers.hpp>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/experimental/parallel_group.hpp>
@@ -583,7 +585,6 @@ boost::asio::awaitable<void> DatasetEvaluator<Agent, GraderT>::run_sample(EvalSa
 
 template <class Agent, class GraderT>
 boost::asio::awaitable<result<EvalReport>> DatasetEvaluator<Agent, GraderT>::evaluate() {
-  namespace asio = boost::asio;
   std::size_t n = dataset_.size();
   if (options_.max_samples != 0) n = std::min(n, options_.max_samples);
   if (n == 0) co_return Error{Errc::invalid_input, "DatasetEvaluator: the dataset is empty"};
@@ -593,17 +594,8 @@ boost::asio::awaitable<result<EvalReport>> DatasetEvaluator<Agent, GraderT>::eva
   shared.count = n;
   shared.results.resize(n);
 
-  auto ex = co_await asio::this_coro::executor;
-  using op_type = decltype(asio::co_spawn(ex, worker(shared), asio::deferred));
-  std::vector<op_type> ops;
-  ops.reserve(workers);
-  for (std::size_t w = 0; w < workers; ++w) ops.push_back(asio::co_spawn(ex, worker(shared), asio::deferred));
-  auto [order, failures] = co_await asio::experimental::make_parallel_group(std::move(ops))
-                               .async_wait(asio::experimental::wait_for_all(), asio::use_awaitable);
-  (void)order;
-  // Workers catch what samples throw; anything else (bad_alloc) is the caller's.
-  for (auto const& f : failures)
-    if (f) std::rethrow_exception(f);
+  auto make_worker = [&] { return worker(shared); };
+  co_await leash::detail::run_workers(workers, std::move(make_worker));
 
   EvalReport rep;
   rep.samples = n;

@@ -2,16 +2,12 @@
 #ifndef LEASH_SIM_IMPL_RUNNER_HPP
 #define LEASH_SIM_IMPL_RUNNER_HPP
 
+#include <leash/detail/workers.hpp>
 #include <leash/state.hpp>
 #include <leash/store/detail/file_io.hpp>
 #include <leash/sync_wait.hpp>
 #include <leash/sim/detail/time_text.hpp>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/deferred.hpp>
-#include <boost/asio/experimental/parallel_group.hpp>
-#include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
 
 #include <chrono>
 #include <exception>
@@ -321,7 +317,6 @@ boost::asio::awaitable<std::string> Runner<MakePersona, MakeProvider>::call_clea
 template <class MakePersona, class MakeProvider>
 boost::asio::awaitable<result<BatchResult>> Runner<MakePersona, MakeProvider>::async_run(
     std::vector<Persona> personas) {
-  namespace asio = boost::asio;
   auto const& o = options_;
   if (o.max_concurrent < 0)
     co_return Error{Errc::invalid_config, "max_concurrent must be 0 (all jobs at once) or more, got " +
@@ -413,19 +408,8 @@ boost::asio::awaitable<result<BatchResult>> Runner<MakePersona, MakeProvider>::a
 
   std::size_t n = shared.jobs.size();
   std::size_t workers = o.max_concurrent == 0 ? n : std::min(n, static_cast<std::size_t>(o.max_concurrent));
-  if (workers > 0) {
-    auto ex = co_await asio::this_coro::executor;
-    using op_type = decltype(asio::co_spawn(ex, worker(shared), asio::deferred));
-    std::vector<op_type> ops;
-    ops.reserve(workers);
-    for (std::size_t w = 0; w < workers; ++w) ops.push_back(asio::co_spawn(ex, worker(shared), asio::deferred));
-    auto [order, failures] = co_await asio::experimental::make_parallel_group(std::move(ops))
-                                 .async_wait(asio::experimental::wait_for_all(), asio::use_awaitable);
-    (void)order;
-    // Jobs catch what speakers and hooks throw; anything else (bad_alloc) is the caller's.
-    for (auto const& f : failures)
-      if (f) std::rethrow_exception(f);
-  }
+  auto make_worker = [&] { return worker(shared); };
+  co_await leash::detail::run_workers(workers, std::move(make_worker));
   for (auto& j : shared.done) batch.jobs.push_back(std::move(j));
   for (auto const& j : batch.jobs) {
     if (!j.skipped)
