@@ -69,6 +69,7 @@
 //   files), and atomic_write_us what one fsynced transcript write costs here.
 #include <leash/leash.hpp>
 #include <leash/learn/miner.hpp>
+#include <leash/learn/optimize/engine.hpp>
 #include <leash/learn/optimize/pareto.hpp>
 #include <leash/learn/query.hpp>
 #include <leash/learn/router.hpp>
@@ -243,6 +244,7 @@ struct Spec {
     sim_batch,       ///< sim::Runner, ScriptedSpeakers: `loops` conversations of `n` turns, files on disk
     sim_batch_http,  ///< sim::Runner, LlmSpeakers over HTTP to the local server: `loops` conversations of `n` turns
     pareto,          ///< learn::optimize::pareto_frontier on `loops` random points × `n` objectives
+    optimize,        ///< learn::optimize::OptimizationEngine, scripted model and runner, `n` trials
   };
   std::string name;
   std::string what;
@@ -340,6 +342,11 @@ std::vector<Spec> const& specs() {
        .what = "Pareto frontier of 10000 random trials x 3 objectives (uniform in [0,1), seed 42), sort-based; "
                "side by side: the reference's all-pairs O(n^2 m) method on the same points (same frontier checked)",
        .n = 3, .kind = Spec::Kind::pareto, .loops = 10000},
+      {.name = "optimize_trials",
+       .what = "OptimizationEngine over 200 trials (patience off): LlmOptimizer on a scripted transport (one "
+               "proposal and one analysis per trial, prompts carrying the whole history), a runner that returns "
+               "at once; value = trials/s, i.e. the engine's own cost per trial",
+       .n = 200, .kind = Spec::Kind::optimize},
       {.name = "diag_classify_regex",
        .what = "classification + complexity signals (no JSON) by leash's scan, std::regex and Boost.Regex",
        .n = 2000, .kind = Spec::Kind::classify_regex, .diagnostic = true},
@@ -1770,6 +1777,65 @@ json::object run_mine(Spec const& spec) {
   return out;
 }
 
+/// A trial runner that measures nothing: the engine's overhead alone.
+struct InstantTrialRunner {
+  std::shared_ptr<std::mt19937_64> rng;
+  asio::awaitable<leash::result<leash::learn::optimize::TrialResult>> run_trial(
+      leash::learn::optimize::TrialConfig const& config) {
+    std::uniform_real_distribution<double> u(0.0, 1.0);
+    leash::learn::optimize::TrialResult r;
+    r.trial_id = config.trial_id;
+    r.config = config;
+    r.accuracy = u(*rng);
+    r.mean_latency_seconds = u(*rng);
+    r.total_cost_usd = u(*rng) / 100;
+    r.samples_evaluated = 50;
+    co_return r;
+  }
+};
+
+json::object run_optimize(Spec const& spec) {
+  namespace opt = leash::learn::optimize;
+  // One reply serves both asks: a proposal (params, reasoning) and an analysis.
+  std::string reply =
+      R"({"params": {"intelligence.temperature": 0.4, "agent.max_turns": 8}, "reasoning": "cooler, fewer turns",)"
+      R"( "summary_text": "fine", "failure_patterns": [], "primitive_ratings": {}, "suggested_changes": [],)"
+      R"( "target_primitive": ""})";
+  leash::llm::Completion c;
+  c.text = "```json\n" + reply + "\n```";
+  c.usage = {400, 60};
+  std::vector<leash::result<leash::llm::Completion>> script{c};
+  auto transport = leash::llm::AnyTransport(std::make_shared<leash::llm::ScriptedTransport>(script, "bench-optimizer"));
+  opt::LlmOptimizerOptions oo;
+  oo.seed = 7;
+  opt::EngineOptions eo;
+  eo.max_trials = spec.n;
+  eo.patience = 0;
+  eo.seed = 7;
+  opt::OptimizationEngine<InstantTrialRunner> engine(opt::LlmOptimizer(transport, std::move(oo)),
+                                                     InstantTrialRunner{std::make_shared<std::mt19937_64>(1)},
+                                                     std::move(eo));
+  std::uint64_t allocs_before = allocations;
+  auto t0 = Clock::now();
+  auto run = leash::sync_wait(engine.run());
+  double const s = std::chrono::duration<double>(Clock::now() - t0).count();
+  bool const ok = run && run.value().status == "completed" && run.value().trials.size() == spec.n;
+  json::object out;
+  out["bench"] = spec.name;
+  out["value"] = s > 0 ? static_cast<double>(spec.n) / s : 0.0;
+  out["unit"] = "trials/s";
+  out["status"] = ok ? std::string("SUCCESS")
+                     : "ERROR: " + (run ? run.value().status + " " + run.value().reason : run.error().what());
+  out["trials"] = spec.n;
+  out["us_per_trial"] = s * 1e6 / static_cast<double>(spec.n);
+  out["llm_calls"] = run ? run.value().llm_calls : 0;
+  out["frontier_size"] = run ? run.value().frontier.size() : 0;
+  out["allocs_per_trial"] = static_cast<double>(allocations - allocs_before) / static_cast<double>(spec.n);
+  out["peak_rss_kb"] = peak_rss_kb();
+  out["what"] = spec.what;
+  return out;
+}
+
 /// The reference's method: every pair, O(n^2 m); the comparison figure.
 std::vector<std::size_t> pareto_all_pairs(std::vector<std::vector<double>> const& pts) {
   std::vector<std::size_t> keep;
@@ -1827,6 +1893,7 @@ json::object run_spec(Spec const& spec) {
   switch (spec.kind) {
     case Spec::Kind::sim_batch: return run_sim_batch(spec);
     case Spec::Kind::pareto: return run_pareto(spec);
+    case Spec::Kind::optimize: return run_optimize(spec);
     case Spec::Kind::sim_batch_http: return run_sim_batch_http(spec);
     case Spec::Kind::http_turn: return run_http_turn(spec);
     case Spec::Kind::concurrent: return run_concurrent(spec);
