@@ -1010,7 +1010,7 @@ FolderBytes folder_bytes(std::filesystem::path const& run_folder) {
 /// turns, no error, no early end, a transcript), turns, session times.
 struct BatchCheck {
   std::uint64_t completed = 0, turns = 0;
-  double session_s = 0;                ///< the sessions' durations summed (log opened, turns; no transcript)
+  double session_s = 0;                ///< the sessions' durations summed (the turns only)
   std::vector<double> session_turn_us;  ///< per session: its duration / its turns
   std::string first_failure;
 };
@@ -1171,8 +1171,7 @@ json::object run_sim_batch(Spec const& spec) {
   out["sys_us_per_conversation"] = (u1.sys_s - u0.sys_s) * 1e6 / n_conv;
   out["off_cpu_us_per_conversation"] = std::max(0.0, total_s - cpu_s) * 1e6 / n_conv;  // mostly fsync waits
   out["allocs_per_conversation"] = static_cast<double>(allocs) / n_conv;
-  // SessionResult::duration_s summed: its clock starts before the session
-  // log is opened and stops after the last turn (no transcript).
+  // SessionResult::duration_s summed: the turns only (no log, no transcript).
   out["session_us_per_conversation"] = check.session_s * 1e6 / n_conv;
   out["conversation_only_per_s"] = conv_per_s;
   out["conversation_only_us_per_conversation"] = conv_s * 1e6 / n_conv;
