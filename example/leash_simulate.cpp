@@ -226,9 +226,11 @@ int main(int argc, char** argv) {
 
   std::filesystem::path folder;
   if (resume) {
-    folder = output;
+    // "out/p_…/" (as a shell completes it) is the folder "out/p_…".
+    folder = std::filesystem::path(output).lexically_normal();
+    if (folder.has_parent_path() && folder.filename().empty()) folder = folder.parent_path();
     if (!run_id.empty() && folder.filename().string() != run_id)
-      return fail(2, "--run-id " + run_id + " is not the name of the --output folder " + output);
+      return fail(2, "--run-id " + run_id + " is not the name of the --output folder " + folder.string());
   } else if (!run_id.empty()) {
     folder = std::filesystem::path(output) / run_id;
   } else {
@@ -250,6 +252,10 @@ int main(int argc, char** argv) {
   options.quiet = quiet;
   options.seed = seed;
   options.sync_files = sync_files;
+  // Before anything is created: resuming a folder that is not there (or was
+  // run with other settings) must not start a fresh run in its place.
+  if (resume)
+    if (auto checked = sim::check_resume(folder, options); !checked) return fail(2, checked.error().what());
   if (store_spec.empty()) store_spec = "sqlite:" + (folder / "runs.db").string();
   if (store_spec != "none") {
     std::error_code ec;
@@ -295,7 +301,12 @@ int main(int argc, char** argv) {
   };
 
   sim::Runner runner(options, make_persona, make_provider);
-  auto batch = runner.run(std::move(personas).value().personas);
+  leash::result<sim::BatchResult> batch = leash::Error{leash::Errc::invalid_config, "not run"};
+  try {
+    batch = runner.run(std::move(personas).value().personas);
+  } catch (std::exception const& e) {  // the runner keeps jobs' exceptions; this is bad_alloc and the like
+    return fail(3, std::string("the run stopped: ") + e.what());
+  }
   if (!batch) {
     auto code = batch.error() == leash::Errc::store_failed || batch.error() == leash::Errc::state_corrupt ? 3 : 2;
     return fail(code, batch.error().what());

@@ -252,7 +252,9 @@ BOOST_AUTO_TEST_CASE(a_batch_runs_every_persona_and_run) {
   auto files = files_in(dir.path() / "conversations");
   BOOST_TEST(files.size() == 4u);
 
-  auto none = runner.run({});
+  TempDir empty_dir("batch-empty");
+  sim::Runner empty(options(empty_dir.path()), scripted_persona, scripted_provider);
+  auto none = empty.run({});
   BOOST_REQUIRE(none.has_value());
   BOOST_TEST(none.value().jobs.empty());
   BOOST_TEST(!none.value().all_skipped());
@@ -507,12 +509,14 @@ BOOST_AUTO_TEST_CASE(resume_skips_finished_jobs) {
   BOOST_TEST(jobs[1].run_number == 2);
   BOOST_TEST(files_in(dir.path() / "conversations").size() == 2u);
 
+  // Without resume, the same folder is refused: a fresh run never mixes
+  // its files with an old one's.
   o.resume = false;
   sim::Runner fresh(o, scripted_persona, scripted_provider);
   auto all = fresh.run({persona("Persona1")});
-  BOOST_REQUIRE(all.has_value());
-  BOOST_TEST(all.value().skipped_existing == 0u);
-  BOOST_TEST(all.value().completed == 2u);
+  BOOST_REQUIRE(all.has_error());
+  BOOST_TEST((all.error() == Errc::invalid_config));
+  BOOST_TEST(all.error().what().find("already holds a simulation") != std::string::npos);
 }
 
 // §8.8 tests 85–86 and §6.2: a spaced persona name and a model with dots and
@@ -728,6 +732,75 @@ BOOST_AUTO_TEST_CASE(resume_redoes_an_empty_transcript) {
   BOOST_REQUIRE(batch.has_value());
   BOOST_TEST(batch.value().completed == 1u);
   BOOST_TEST(read(batch.value().jobs.at(0).sessions.at(0).transcript).size() > 0u);
+}
+
+// Sessions are part of every file name: resuming with others is refused.
+BOOST_AUTO_TEST_CASE(resume_refuses_other_sessions) {
+  TempDir dir("other-sessions");
+  auto o = options(dir.path());
+  o.session_types = {"intake", "coaching"};
+  o.max_turns = 2;
+  {
+    sim::Runner first(o, scripted_persona, scripted_provider);
+    BOOST_REQUIRE(first.run({persona("P")}).has_value());
+  }
+  o.resume = true;
+  o.session_types = {};
+  sim::Runner again(o, scripted_persona, scripted_provider);
+  auto batch = again.run({persona("P")});
+  BOOST_REQUIRE(batch.has_error());
+  BOOST_TEST(batch.error().what().find("sessions does not match") != std::string::npos);
+  BOOST_TEST(batch.error().what().find("intake,coaching") != std::string::npos);
+  // A trailing slash names the same folder.
+  o.session_types = {"intake", "coaching"};
+  BOOST_TEST(sim::check_resume(dir.path() / "", o).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(personas_that_would_share_file_names_are_refused) {
+  TempDir dir("dupes");
+  sim::Runner runner(options(dir.path()), scripted_persona, scripted_provider);
+  auto batch = runner.run({persona("Dr. Smith"), persona("Dr Smith")});
+  BOOST_REQUIRE(batch.has_error());
+  BOOST_TEST((batch.error() == Errc::invalid_config));
+  BOOST_TEST(batch.error().what().find("Dr. Smith") != std::string::npos);
+  BOOST_TEST(batch.error().what().find("Dr Smith") != std::string::npos);
+
+  auto o = options(dir.path());
+  o.session_types = {"intake", ""};
+  sim::Runner empty(o, scripted_persona, scripted_provider);
+  BOOST_TEST(empty.run({persona("P")}).has_error());
+}
+
+/// A provider whose discard hook throws (a hook outside respond()).
+struct ThrowingHook : ScriptedSpeaker {
+  using ScriptedSpeaker::ScriptedSpeaker;
+  std::vector<std::string> custom_termination_signals() const { return {"[END]"}; }
+  bool should_discard(std::vector<std::string> const&) const { throw std::runtime_error("discard hook broke"); }
+};
+
+// A throwing hook fails its session as a value: the job ends with the error,
+// the store's run is finished as ERROR (not left running), others go on.
+BOOST_AUTO_TEST_CASE(a_throwing_hook_fails_the_session_and_its_stored_run) {
+  TempDir dir("hook-throws");
+  auto store = leash::open_store("sqlite:" + (dir.path() / "runs.db").string());
+  BOOST_REQUIRE(store.has_value());
+  auto o = options(dir.path());
+  o.store = store.value();
+  sim::Runner runner(o, scripted_persona, [](sim::JobContext const& job) {
+    return ThrowingHook({job.persona->name == "A" ? "bye [END]" : "fine"});
+  });
+  auto batch = runner.run({persona("A"), persona("B")});
+  BOOST_REQUIRE(batch.has_value());
+  BOOST_TEST(batch.value().completed == 1u);
+  BOOST_TEST(batch.value().skipped_error == 1u);
+  for (auto const& j : batch.value().jobs) {
+    if (j.persona_name != "A") continue;
+    BOOST_TEST(j.error.find("discard hook broke") != std::string::npos);
+    BOOST_REQUIRE(j.sessions.size() == 1u);
+    auto state = run_sync(store.value().load(j.sessions[0].run_id));
+    BOOST_REQUIRE(state.has_value());
+    BOOST_TEST((state.value().status == leash::Status::error));
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -33,8 +33,11 @@
 //   the provider's only); cleanup() on both, as the reference;
 // * progress is one line per finished session, written whole (never
 //   interleaved), and silent with `quiet`;
-// * a resumed run whose models, turns or runs differ is refused, checked
-//   against simulation.json (the folder name when that is missing).
+// * a resumed run whose models, turns, runs, sessions or workflow differ is
+//   refused, checked against simulation.json (the folder name when that is
+//   missing); a fresh run into a folder that already holds one is refused.
+// * two personas whose names sanitise alike are refused (they would share
+//   file names).
 #ifndef LEASH_SIM_RUNNER_HPP
 #define LEASH_SIM_RUNNER_HPP
 
@@ -86,7 +89,7 @@ struct RunnerOptions {
   /// <folder>/conversations/logs. Created when missing.
   std::filesystem::path folder;
   /// Names for file names, results and the resume check (llm1_model and the
-  /// provider's model); usually the transport specs.
+  /// provider's model); leash-simulate passes the transports' model ids.
   std::string persona_model;
   std::string provider_model;
   std::string workflow;  ///< optional, part of file names when set
@@ -207,8 +210,10 @@ class Runner {
   /// executor. One job's failure never stops another; it is a skipped
   /// JobResult with the error. The batch itself fails only for settings
   /// that cannot work (Errc::invalid_config: negative max_concurrent,
-  /// max_turns or runs below 1, an all-empty session list, a resume that
-  /// does not match its folder) or a folder that cannot be created.
+  /// max_turns or runs below 1, an empty session type, two personas whose
+  /// names make the same file name, a resume that does not match its
+  /// folder, a fresh run into a folder that already holds one) or a folder
+  /// that cannot be created.
   boost::asio::awaitable<result<BatchResult>> async_run(std::vector<Persona> personas);
 
   /// As async_run, on an io_context of its own.

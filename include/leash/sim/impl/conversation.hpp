@@ -48,58 +48,58 @@ boost::asio::awaitable<result<typename Conversation<Persona, Provider>::After>>
 Conversation<Persona, Provider>::take_turn(S& speaker, Role role, int index,
                                             std::optional<std::size_t> max_total_words) {
   using traits = speaker_traits<S>;
-  result<Reply> reply = Error{Errc::speaker_failed, "no reply"};
-  std::vector<std::string> signals;
-  std::string text;
+  // Every call into the speaker (its replies and its hooks) is inside the
+  // try: a speaker that throws ends the session with an error value.
   try {
+    result<Reply> reply = Error{Errc::speaker_failed, "no reply"};
     if (index == 0)
       reply = co_await speaker.start();
     else
       reply = co_await speaker.respond(History(history_));
     if (!reply) co_return reply.error();
     // Signals come from the raw text: post-processing may strip them.
-    signals = traits::extract_signals(speaker, reply.value().text);
-    text = traits::post_process(speaker, reply.value().text);
+    std::vector<std::string> signals = traits::extract_signals(speaker, reply.value().text);
+    std::string text = traits::post_process(speaker, reply.value().text);
+    words_ += count_words(text);
+
+    Turn turn;
+    turn.turn = index + 1;
+    turn.speaker = role;
+    if (index == 0)
+      turn.input = traits::first_turn_input(speaker);
+    else
+      turn.input = history_.back().response;
+    turn.logging = reply_metadata(reply.value(), role);
+    if (role == Role::provider) turn.logging["raw_response"] = reply.value().text;
+    turn.response = std::move(text);
+    history_.push_back(std::move(turn));
+
+    bool global = role == Role::persona && contains_ignoring_case(history_.back().response, termination_signal);
+    bool custom = false;
+    if (!global && !signals.empty()) {
+      // Only what this speaker declared ends the conversation: a custom
+      // extract_signals may report more than that.
+      auto declared = traits::custom_termination_signals(speaker);
+      custom = std::any_of(signals.begin(), signals.end(), [&](std::string const& s) {
+        return std::find(declared.begin(), declared.end(), s) != declared.end();
+      });
+    }
+    if (global || custom) {
+      if (traits::should_discard(speaker, signals)) {
+        history_.pop_back();
+        if (!history_.empty()) history_.back().early_termination = true;
+      } else {
+        history_.back().early_termination = true;
+      }
+      co_return After::stop;
+    }
+    if (role == Role::provider && max_total_words && words_ >= *max_total_words) co_return After::stop;
+    co_return After::next;
   } catch (std::exception const& e) {
     co_return Error{Errc::speaker_failed, std::string(to_string(role)) + " threw: " + e.what()};
   } catch (...) {
     co_return Error{Errc::speaker_failed, std::string(to_string(role)) + " threw an unknown exception"};
   }
-  words_ += count_words(text);
-
-  Turn turn;
-  turn.turn = index + 1;
-  turn.speaker = role;
-  if (index == 0)
-    turn.input = traits::first_turn_input(speaker);
-  else
-    turn.input = history_.back().response;
-  turn.logging = reply_metadata(reply.value(), role);
-  if (role == Role::provider) turn.logging["raw_response"] = reply.value().text;
-  turn.response = std::move(text);
-  history_.push_back(std::move(turn));
-
-  bool global = role == Role::persona && contains_ignoring_case(history_.back().response, termination_signal);
-  bool custom = false;
-  if (!global && !signals.empty()) {
-    // Only what this speaker declared ends the conversation: a custom
-    // extract_signals may report more than that.
-    auto declared = traits::custom_termination_signals(speaker);
-    custom = std::any_of(signals.begin(), signals.end(), [&](std::string const& s) {
-      return std::find(declared.begin(), declared.end(), s) != declared.end();
-    });
-  }
-  if (global || custom) {
-    if (traits::should_discard(speaker, signals)) {
-      history_.pop_back();
-      if (!history_.empty()) history_.back().early_termination = true;
-    } else {
-      history_.back().early_termination = true;
-    }
-    co_return After::stop;
-  }
-  if (role == Role::provider && max_total_words && words_ >= *max_total_words) co_return After::stop;
-  co_return After::next;
 }
 
 }  // namespace leash::sim

@@ -9,7 +9,10 @@
 #include <leash/sim/detail/time_text.hpp>
 
 
+#include <cerrno>
 #include <chrono>
+#include <csignal>
+#include <cstdlib>
 #include <exception>
 #include <fstream>
 #include <iostream>
@@ -118,7 +121,10 @@ inline std::string mismatch(std::string_view what, std::string_view folder_has, 
 
 }  // namespace detail
 
-inline result<void> check_resume(std::filesystem::path const& folder, RunnerOptions const& options) {
+inline result<void> check_resume(std::filesystem::path const& given, RunnerOptions const& options) {
+  // "out/p_…/" (as a shell completes it) names the same folder as "out/p_…".
+  auto folder = given.lexically_normal();
+  if (folder.has_parent_path() && folder.filename().empty()) folder = folder.parent_path();
   std::error_code ec;
   if (!std::filesystem::is_directory(folder, ec))
     return Error{Errc::invalid_config, "resume: " + folder.string() + " is not an existing run folder"};
@@ -143,6 +149,18 @@ inline result<void> check_resume(std::filesystem::path const& folder, RunnerOpti
     if (mf.runs_per_persona != options.runs_per_persona)
       return Error{Errc::invalid_config, detail::mismatch("runs", std::to_string(mf.runs_per_persona),
                                                           std::to_string(options.runs_per_persona))};
+    // Sessions and workflow are part of every file name: with others, resume
+    // would look for files that were never written (or take others for done).
+    auto joined = [](std::vector<std::string> const& v) {
+      std::string out;
+      for (auto const& x : v) out += (out.empty() ? "" : ",") + x;
+      return out.empty() ? std::string("(none)") : out;
+    };
+    if (mf.session_types != options.session_types)
+      return Error{Errc::invalid_config,
+                   detail::mismatch("sessions", joined(mf.session_types), joined(options.session_types))};
+    if (mf.workflow != options.workflow)
+      return Error{Errc::invalid_config, detail::mismatch("workflow", mf.workflow, options.workflow)};
     return success();
   }
   // No manifest (a folder from elsewhere): its name is all there is. Compare
@@ -327,6 +345,20 @@ boost::asio::awaitable<result<BatchResult>> Runner<MakePersona, MakeProvider>::a
     co_return Error{Errc::invalid_config,
                     "runs_per_persona must be at least 1, got " + std::to_string(o.runs_per_persona)};
   if (o.folder.empty()) co_return Error{Errc::invalid_config, "the run folder is not set"};
+  for (auto const& t : o.session_types)
+    if (t.empty()) co_return Error{Errc::invalid_config, "a session type is empty (session types name files)"};
+  {
+    // Two personas whose names clean up to the same file-name part would
+    // share transcript names: resume would take one's files for the other's.
+    std::map<std::string, std::string> seen;
+    for (auto const& p : personas) {
+      auto [it, fresh] = seen.emplace(sanitize_name_part(p.name), p.name);
+      if (!fresh)
+        co_return Error{Errc::invalid_config, "personas \"" + it->second + "\" and \"" + p.name +
+                                                  "\" have the same file name part \"" + it->first +
+                                                  "\": give them distinct names"};
+    }
+  }
 
   double const started = detail::steady_seconds();
   Shared shared;
@@ -335,11 +367,15 @@ boost::asio::awaitable<result<BatchResult>> Runner<MakePersona, MakeProvider>::a
   shared.transcripts_dir = o.folder / "conversations";
   shared.logs_dir = shared.transcripts_dir / "logs";
 
+  std::error_code ec;
   if (o.resume) {
     auto checked = check_resume(o.folder, o);
     if (!checked) co_return checked.error();
+  } else if (std::filesystem::exists(detail::manifest_path(o.folder), ec)) {
+    co_return Error{Errc::invalid_config, o.folder.string() +
+                                              " already holds a simulation (simulation.json): resume it, or "
+                                              "choose another folder"};
   }
-  std::error_code ec;
   std::filesystem::create_directories(shared.logs_dir, ec);
   if (ec) co_return Error{Errc::store_failed, "cannot create " + shared.logs_dir.string() + ": " + ec.message()};
   if (!std::filesystem::exists(detail::manifest_path(o.folder), ec)) {
@@ -359,9 +395,14 @@ boost::asio::awaitable<result<BatchResult>> Runner<MakePersona, MakeProvider>::a
     // not a transcript, and of no use now.
     for (auto it = std::filesystem::directory_iterator(shared.transcripts_dir, ec);
          !ec && it != std::filesystem::directory_iterator(); it.increment(ec))
-      if (it->path().filename().string().find(".txt.tmp.") != std::string::npos) {
-        std::error_code ignored;
-        std::filesystem::remove(it->path(), ignored);
+      if (auto name = it->path().filename().string(); name.find(".txt.tmp.") != std::string::npos) {
+        // Only a dead writer's: a live one (the run being resumed, still
+        // going) renames its file into place in a moment.
+        long pid = std::strtol(name.c_str() + name.rfind('.') + 1, nullptr, 10);
+        if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) {
+          std::error_code ignored;
+          std::filesystem::remove(it->path(), ignored);
+        }
       }
     shared.existing = detail::existing_transcripts(shared.transcripts_dir);
   }
@@ -447,7 +488,21 @@ boost::asio::awaitable<void> Runner<MakePersona, MakeProvider>::worker(Shared& s
       if (shared.next >= shared.jobs.size()) co_return;
       job = shared.jobs[shared.next++];
     }
-    JobResult r = co_await run_job(std::move(job), shared);
+    JobResult r;
+    try {
+      r = co_await run_job(job, shared);
+    } catch (...) {
+      // run_job catches what speakers and hooks throw; this is what is left
+      // (a progress stream that throws, bad_alloc): this job fails, the
+      // worker goes on with the next.
+      r.index = job.context.index;
+      r.persona_model = options_.persona_model;
+      r.persona_name = job.context.persona->name;
+      r.run_number = job.context.run_number;
+      r.skipped = true;
+      r.skip_reason = "error";
+      r.error = detail::what_of(std::current_exception());
+    }
     std::lock_guard lock(shared.mutex);
     ++shared.finished_jobs;
     shared.done.push_back(std::move(r));
@@ -470,6 +525,9 @@ boost::asio::awaitable<JobResult> Runner<MakePersona, MakeProvider>::run_job(Job
   std::optional<persona_type> persona;
   std::optional<provider_type> provider;
   std::optional<SessionLog> log;  // the current session's; cleanup failures go to the last one
+  // The current session's run in the store, until it is finished: a session
+  // cut short by an exception is finished below as failed, never left running.
+  std::optional<detail::SessionRecord> record;
   auto fail = [&](std::string message) {
     jr.skipped = true;
     jr.skip_reason = "error";
@@ -565,7 +623,7 @@ boost::asio::awaitable<JobResult> Runner<MakePersona, MakeProvider>::run_job(Job
         log->start(start);
       }
 
-      std::optional<detail::SessionRecord> record;
+      record.reset();
       if (store) {
         record = detail::begin_record(o, ctx, i, count, type, provider_model, provider_info.name, transcript_path,
                                       persona_first);
@@ -620,6 +678,7 @@ boost::asio::awaitable<JobResult> Runner<MakePersona, MakeProvider>::run_job(Job
         if (!appended) sr.store_error = appended.error().what();
         auto saved = co_await store->save_head(record->state);
         if (!saved && sr.store_error.empty()) sr.store_error = saved.error().what();
+        record.reset();
       }
 
       std::ostringstream line;
@@ -649,6 +708,12 @@ boost::asio::awaitable<JobResult> Runner<MakePersona, MakeProvider>::run_job(Job
     fail(what);
     progress_line("conversation " + std::to_string(ctx.index) + "/" + std::to_string(shared.total_jobs) + " \"" +
                   p.name + "\" run " + std::to_string(ctx.run_number) + ": failed: " + what);
+  }
+  if (record) {
+    detail::finish_record(*record, {}, 0.0, jr.error.empty() ? std::string("the session was cut short") : jr.error);
+    (void)co_await store->append_events(record->state.run_id, std::move(record->events));
+    (void)co_await store->save_head(record->state);
+    record.reset();
   }
 
   // Always, whatever happened above; a failing cleanup is reported, never thrown.

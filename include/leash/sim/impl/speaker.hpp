@@ -149,7 +149,9 @@ template <class S>
 std::vector<std::string> speaker_traits<S>::extract_signals(S& s, std::string_view raw) {
   if constexpr (requires(std::string const& text) { s.extract_signals(text); }) {
     std::vector<std::string> out;
-    for (auto const& x : s.extract_signals(std::string(raw))) out.emplace_back(x);
+    // Named: a hook may return views into its argument, which must outlive the loop.
+    std::string const text(raw);
+    for (auto const& x : s.extract_signals(text)) out.emplace_back(x);
     return out;
   } else {
     return find_signals(custom_termination_signals(s), raw);
