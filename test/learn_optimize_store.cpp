@@ -10,6 +10,7 @@
 
 #include "support.hpp"
 #include "temp_dir.hpp"
+#include "raw_sqlite.hpp"
 
 #include <sqlite3.h>
 
@@ -40,39 +41,7 @@ opt::OptimizationStore open_store(fs::path const& path, Clock* clock = nullptr) 
   return std::move(opened).value();
 }
 
-/// A plain sqlite3 connection, as another program would have.
-class RawDb {
- public:
-  explicit RawDb(fs::path const& path) {
-    int rc = sqlite3_open_v2(path.string().c_str(), &db_, SQLITE_OPEN_READWRITE, nullptr);
-    BOOST_REQUIRE_MESSAGE(rc == SQLITE_OK, "cannot open " << path << ": " << sqlite3_errstr(rc));
-    sqlite3_busy_timeout(db_, 5000);
-  }
-  ~RawDb() { sqlite3_close_v2(db_); }
-  RawDb(RawDb const&) = delete;
-  RawDb& operator=(RawDb const&) = delete;
-
-  void exec(std::string const& sql) {
-    char* err = nullptr;
-    int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err);
-    std::string why = err ? err : "";
-    sqlite3_free(err);
-    BOOST_REQUIRE_MESSAGE(rc == SQLITE_OK, sql << ": " << why);
-  }
-  /// The first column of the first row, as text ("" when no row).
-  std::string scalar(std::string const& sql) {
-    sqlite3_stmt* st = nullptr;
-    BOOST_REQUIRE(sqlite3_prepare_v2(db_, sql.c_str(), -1, &st, nullptr) == SQLITE_OK);
-    std::string out;
-    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
-      out = reinterpret_cast<char const*>(sqlite3_column_text(st, 0));
-    sqlite3_finalize(st);
-    return out;
-  }
-
- private:
-  sqlite3* db_ = nullptr;
-};
+using leash_test::RawDb;
 
 opt::SearchSpace space() {
   opt::SearchSpace s;
@@ -153,15 +122,15 @@ BOOST_AUTO_TEST_CASE(open_creates_its_tables_in_wal_mode) {
   auto path = dir / "sub" / "opt.db";
   { auto store = open_store(path); }
   RawDb raw(path);
-  BOOST_TEST(raw.scalar("PRAGMA journal_mode") == "wal");
+  BOOST_TEST(raw.text("PRAGMA journal_mode") == "wal");
   for (auto const* table : {"optimization_schema", "optimization_runs", "optimization_trials"})
-    BOOST_TEST(raw.scalar(std::string("SELECT name FROM sqlite_master WHERE type = 'table' AND name = '") + table +
+    BOOST_TEST(raw.text(std::string("SELECT name FROM sqlite_master WHERE type = 'table' AND name = '") + table +
                           "'") == table);
-  BOOST_TEST(raw.scalar("SELECT name FROM sqlite_master WHERE type = 'index' AND name = "
+  BOOST_TEST(raw.text("SELECT name FROM sqlite_master WHERE type = 'index' AND name = "
                         "'optimization_trials_by_run'") == "optimization_trials_by_run");
-  BOOST_TEST(raw.scalar("SELECT version FROM optimization_schema WHERE component = 'optimization'") == "1");
+  BOOST_TEST(raw.text("SELECT version FROM optimization_schema WHERE component = 'optimization'") == "1");
   // The run store's schema version is not touched.
-  BOOST_TEST(raw.scalar("PRAGMA user_version") == "0");
+  BOOST_TEST(raw.text("PRAGMA user_version") == "0");
   // Opening again is fine (no migration runs twice).
   auto again = opt::OptimizationStore::open(path);
   BOOST_TEST(again.has_value());
@@ -193,7 +162,7 @@ BOOST_AUTO_TEST_CASE(the_run_row_exists_before_any_trial) {
   BOOST_TEST(!run.recipe_path.has_value());
   BOOST_TEST(run.frontier_ids.empty());
   // Visible to another connection right away.
-  BOOST_TEST(RawDb(dir / "opt.db").scalar("SELECT status FROM optimization_runs WHERE run_id = 'run1'") == "running");
+  BOOST_TEST(RawDb(dir / "opt.db").text("SELECT status FROM optimization_runs WHERE run_id = 'run1'") == "running");
   // Beginning it twice is refused.
   auto twice = store.begin_run(new_run("run1"), space(), objectives(), "m", "b");
   BOOST_REQUIRE(twice.has_error());
@@ -316,7 +285,7 @@ BOOST_AUTO_TEST_CASE(saving_a_trial_again_updates_it_in_place) {
   BOOST_TEST(run.trials[0].created_at == 1000.0);
   BOOST_TEST(run.trials[0].updated_at == 1005.0);
   BOOST_TEST(run.trials[1].result.trial_id == "bbbbbbbbbbbb");
-  BOOST_TEST(RawDb(dir / "opt.db").scalar("SELECT COUNT(*) FROM optimization_trials") == "2");
+  BOOST_TEST(RawDb(dir / "opt.db").text("SELECT COUNT(*) FROM optimization_trials") == "2");
 
   // The same trial id in another run is another trial.
   begin(store, "run2");
@@ -527,8 +496,8 @@ BOOST_AUTO_TEST_CASE(shares_a_file_with_the_leash_run_store) {
   auto store = open_store(path);
   BOOST_TEST(get(store, "opt1").trials.size() == 1u);
   RawDb raw(path);
-  BOOST_TEST(raw.scalar("PRAGMA user_version") != "0");  // the run store's own version, untouched by us
-  BOOST_TEST(raw.scalar("SELECT COUNT(*) FROM runs") == "2");
+  BOOST_TEST(raw.text("PRAGMA user_version") != "0");  // the run store's own version, untouched by us
+  BOOST_TEST(raw.text("SELECT COUNT(*) FROM runs") == "2");
 
   // Opened the other way round: optimization tables first, then the run store.
   auto other = dir / "other.db";

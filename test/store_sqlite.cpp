@@ -9,6 +9,7 @@
 
 #include "store_contract.hpp"
 #include "store_kinds.hpp"
+#include "raw_sqlite.hpp"
 
 #include <sqlite3.h>
 
@@ -48,41 +49,7 @@ inline std::shared_ptr<SqliteStore> open_store(fs::path const& path, leash::Sqli
   return std::move(opened).value();
 }
 
-/// A plain sqlite3 connection, as another program (or an attacker) would have.
-class RawDb {
- public:
-  explicit RawDb(fs::path const& path) {
-    int rc = sqlite3_open_v2(path.string().c_str(), &db_, SQLITE_OPEN_READWRITE, nullptr);
-    BOOST_REQUIRE_MESSAGE(rc == SQLITE_OK, "cannot open " << path << ": " << sqlite3_errstr(rc));
-    sqlite3_busy_timeout(db_, 5000);
-  }
-  ~RawDb() { sqlite3_close_v2(db_); }
-  RawDb(RawDb const&) = delete;
-  RawDb& operator=(RawDb const&) = delete;
-
-  void exec(std::string const& sql) {
-    char* err = nullptr;
-    int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err);
-    std::string message = err ? err : "";
-    sqlite3_free(err);
-    BOOST_REQUIRE_MESSAGE(rc == SQLITE_OK, sql << ": " << message);
-  }
-  /// The first column of the first row, as text ("" when there is no row).
-  std::string text(std::string const& sql) {
-    sqlite3_stmt* st = nullptr;
-    int rc = sqlite3_prepare_v2(db_, sql.c_str(), -1, &st, nullptr);
-    BOOST_REQUIRE_MESSAGE(rc == SQLITE_OK, sql << ": " << sqlite3_errmsg(db_));
-    std::string out;
-    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
-      out = reinterpret_cast<char const*>(sqlite3_column_text(st, 0));
-    sqlite3_finalize(st);
-    return out;
-  }
-  long long count(std::string const& table) { return std::stoll(text("SELECT COUNT(*) FROM " + table)); }
-
- private:
-  sqlite3* db_ = nullptr;
-};
+using leash_test::RawDb;
 
 template <class T>
 leash::Error expect_error(leash::result<T> const& r, leash::Errc code) {
