@@ -54,24 +54,9 @@ inline Error io_error(std::string_view what, std::filesystem::path const& path, 
                                        ec.message());
 }
 
-inline std::string_view toml_type_name(toml::node const& n) noexcept {
-  switch (n.type()) {
-    case toml::node_type::table: return "a table";
-    case toml::node_type::array: return "an array";
-    case toml::node_type::string: return "a string";
-    case toml::node_type::integer: return "an integer";
-    case toml::node_type::floating_point: return "a float";
-    case toml::node_type::boolean: return "a boolean";
-    case toml::node_type::date: return "a date";
-    case toml::node_type::time: return "a time";
-    case toml::node_type::date_time: return "a date-time";
-    default: return "nothing";
-  }
-}
-
 inline std::string wrong_type(std::string_view key, std::string_view wanted, toml::node const& got) {
   return "[agent]." + std::string(key) + " must be " + std::string(wanted) + ", not " +
-         std::string(toml_type_name(got));
+         std::string(toml_kind(got));
 }
 
 /// TOML text of a finite double that reads back exactly: the shortest
@@ -143,7 +128,7 @@ inline result<AgentConfig> parse_agent_config(std::string_view text, std::string
   if (!agent_node) return detail::config_error(source, "no [agent] table");
   auto const* agent = agent_node->as_table();
   if (!agent)
-    return detail::config_error(source, "agent must be a table, not " + std::string(detail::toml_type_name(*agent_node)));
+    return detail::config_error(source, "agent must be a table, not " + std::string(detail::toml_kind(*agent_node)));
 
   AgentConfig c;
   auto const* name = agent->get("name");

@@ -467,20 +467,7 @@ inline SearchSpace default_search_space() {
 
 namespace detail {
 
-inline std::string_view toml_kind(toml::node const& n) noexcept {
-  switch (n.type()) {
-    case toml::node_type::table: return "a table";
-    case toml::node_type::array: return "an array";
-    case toml::node_type::string: return "a string";
-    case toml::node_type::integer: return "an integer";
-    case toml::node_type::floating_point: return "a float";
-    case toml::node_type::boolean: return "a boolean";
-    case toml::node_type::date: return "a date";
-    case toml::node_type::time: return "a time";
-    case toml::node_type::date_time: return "a date-time";
-    default: return "nothing";
-  }
-}
+using leash::learn::detail::toml_kind;
 
 /// A TOML value as JSON; dates and times become their TOML text.
 inline json::value toml_to_json(toml::node const& n) {
