@@ -11,6 +11,7 @@
 #include <boost/asio/detached.hpp>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -35,6 +36,19 @@ struct Tick {
 
   leash::result<std::string> operator()(args const& a) const {
     std::string line = a.id + "\n";
+    // A write that crosses a page boundary can be cut short by SIGKILL
+    // between the two pages (the kernel checks for a fatal signal per page):
+    // pad to the boundary first (blank lines, skipped by the reader), so the
+    // line itself lies in one page and is written whole or not at all.
+    struct stat st {};
+    if (::fstat(*fd, &st) == 0) {
+      auto used = static_cast<std::size_t>(st.st_size % 4096);
+      if (used + line.size() > 4096) {
+        std::string pad(4096 - used, '\n');
+        if (::write(*fd, pad.data(), pad.size()) != static_cast<ssize_t>(pad.size()))
+          return leash::Error{leash::Errc::tool_failed, "counter write failed"};
+      }
+    }
     if (::write(*fd, line.data(), line.size()) != static_cast<ssize_t>(line.size()))
       return leash::Error{leash::Errc::tool_failed, "counter write failed"};
     return std::string("ticked");
