@@ -270,9 +270,17 @@ int main(int argc, char** argv) {
               << " session(s) each, store " << store_spec << '\n';
   }
 
-  auto make_persona = [&](sim::JobContext const& job) -> leash::result<sim::LlmSpeaker> {
-    auto t = llm::make_transport(persona_side.spec, transport_options);
+  // A speaker of one side: its own transport (a scripted file replays from
+  // its start for every job), the side's settings, and `o`'s prompts.
+  auto speaker_of = [&](SideSettings const& side, sim::LlmSpeakerOptions o) -> leash::result<sim::LlmSpeaker> {
+    auto t = llm::make_transport(side.spec, transport_options);
     if (!t) return t.error();
+    o.temperature = side.temperature;
+    o.max_tokens = side.max_tokens;
+    o.retry.max_retries = side.max_retries;
+    return sim::LlmSpeaker(std::move(t).value(), std::move(o));
+  };
+  auto make_persona = [&](sim::JobContext const& job) {
     sim::LlmSpeakerOptions o;
     o.name = persona_model + " " + job.persona->name;
     o.role = sim::Role::persona;
@@ -280,24 +288,16 @@ int main(int argc, char** argv) {
     o.first_message = user_first;
     o.start_prompt = user_start;
     o.reminder = reminder;
-    o.temperature = persona_side.temperature;
-    o.max_tokens = persona_side.max_tokens;
-    o.retry.max_retries = persona_side.max_retries;
-    return sim::LlmSpeaker(std::move(t).value(), std::move(o));
+    return speaker_of(persona_side, std::move(o));
   };
-  auto make_provider = [&](sim::JobContext const&) -> leash::result<sim::LlmSpeaker> {
-    auto t = llm::make_transport(provider_side.spec, transport_options);
-    if (!t) return t.error();
+  auto make_provider = [&](sim::JobContext const&) {
     sim::LlmSpeakerOptions o;
     o.name = provider_name;
     o.role = sim::Role::provider;
     o.system_prompt = provider_prompt;
     o.first_message = provider_first;
     o.start_prompt = provider_start;
-    o.temperature = provider_side.temperature;
-    o.max_tokens = provider_side.max_tokens;
-    o.retry.max_retries = provider_side.max_retries;
-    return sim::LlmSpeaker(std::move(t).value(), std::move(o));
+    return speaker_of(provider_side, std::move(o));
   };
 
   sim::Runner runner(options, make_persona, make_provider);
