@@ -83,7 +83,7 @@ class Arithmetic {
   std::size_t i_ = 0;
 };
 
-std::string number_text(double v) {
+inline std::string number_text(double v) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.10g", v);
   return buf;
@@ -174,6 +174,15 @@ class OfflinePlanner {
  private:
   std::string question_;
 };
+
+/// What the agent sees each iteration: the last tool's result, after
+/// result_marker, which is where OfflinePlanner looks for it.
+inline std::string observe(leash::State const& st) {
+  if (st.iterations.empty()) return "no tool used yet";
+  for (auto const& a : st.iterations.back().actions)
+    if (a.status == leash::ActionStatus::ok) return a.tool + " " + std::string(result_marker) + a.result_excerpt;
+  return "the last step gave no result";
+}
 
 /// The loop succeeds when the planner answers in words, without a tool call.
 struct Answered {

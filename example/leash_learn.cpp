@@ -63,12 +63,7 @@ leash::result<std::unique_ptr<Agent>> make_agent(AgentSettings const& s, std::st
   options.agent_name = s.agent;
   options.quiet = s.quiet;
   options.limits.max_iterations = 6;
-  options.observe = [](leash::State const& st) -> std::string {
-    if (st.iterations.empty()) return "no tool used yet";
-    for (auto const& a : st.iterations.back().actions)
-      if (a.status == leash::ActionStatus::ok) return a.tool + " " + std::string(result_marker) + a.result_excerpt;
-    return "the last step gave no result";
-  };
+  options.observe = observe;
   leash::LlmPlannerOptions planner_options;
   if (!s.configs.empty()) {
     auto evolver = learn::AgentConfigEvolver::open(s.configs);

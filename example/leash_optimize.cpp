@@ -98,12 +98,7 @@ std::unique_ptr<Agent> make_agent(AgentKnobs const& k, std::string const& questi
   options.quiet = true;
   options.limits.max_iterations = k.max_turns;
   if (k.tools) options.enabled_tools = *k.tools;
-  options.observe = [](leash::State const& st) -> std::string {
-    if (st.iterations.empty()) return "no tool used yet";
-    for (auto const& a : st.iterations.back().actions)
-      if (a.status == leash::ActionStatus::ok) return a.tool + " " + std::string(result_marker) + a.result_excerpt;
-    return "the last step gave no result";
-  };
+  options.observe = observe;
   return std::make_unique<Agent>(question, leash::AnyPlanner(OfflinePlanner(question)), Tools{},
                                  leash::DefaultPolicies{}, leash::ExitList<leash::Success<Answered>>{},
                                  leash::AnyStore{}, std::move(options));
