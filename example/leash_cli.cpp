@@ -7,13 +7,26 @@
 //   leash deny    STORE RUN TOKEN [--note TEXT]
 //   leash trace   STORE RUN
 //   leash feedback STORE RUN SCORE [--source NAME]
+//   leash review  STORE                                    edits waiting for a person
+//   leash review  STORE show    SESSION EDIT
+//   leash review  STORE approve SESSION EDIT --home DIR
+//   leash review  STORE reject  SESSION EDIT [--note TEXT]
 //
 // STORE is a store spec (sqlite:PATH, file:DIR). `approve` and `deny` only
 // record the decision in the store: the program that owns the tools runs (or
 // drops) the action on its next resume. This tool never runs an agent's tools.
+// `review approve` is different: a spec-search edit is a change to
+// configuration files, so it is applied here, to the config home DIR, before
+// the decision is recorded (learning sessions live in SQLite only).
 #include <leash/approval.hpp>
 #include <leash/explain.hpp>
 #include <leash/store/open.hpp>
+#ifdef LEASH_HAS_SQLITE
+#include <leash/learn/spec_search/store.hpp>
+#endif
+#ifdef LEASH_HAS_TOMLPLUSPLUS
+#include <leash/learn/spec_search/applier.hpp>
+#endif
 
 #include <CLI/CLI.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -23,9 +36,11 @@
 #include <charconv>
 #include <cstdio>
 #include <ctime>
+#include <filesystem>
 #include <iostream>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace {
 
@@ -37,13 +52,15 @@ enum Exit : int {
   run_missing = 4,     ///< no run with that id
   not_approvable = 5,  ///< no pending approval, wrong token, or expired
   not_ended = 6,       ///< feedback for a run that has not ended
+  apply_failed = 7,    ///< review approve: the edit could not be applied; nothing recorded
 };
 
 constexpr char const* exit_codes_help =
     "Exit codes: 0 done; 2 bad command line; 3 store cannot be opened or read "
-    "(missing, corrupt, written by a newer leash); 4 no such run; 5 nothing to approve "
-    "(no pending approval, wrong token, or the request expired); 6 feedback refused: the run has "
-    "not ended.";
+    "(missing, corrupt, written by a newer leash); 4 no such run (review: no such session or edit); "
+    "5 nothing to approve (no pending approval, wrong token, or the request expired; review: the edit "
+    "is not pending review); 6 feedback refused: the run has not ended; 7 review approve could not "
+    "apply the edit to the config home (nothing was recorded).";
 
 /// Runs a store call to completion on a private io_context.
 template <class T>
@@ -201,11 +218,165 @@ int feedback(std::string const& spec, std::string const& run, std::string const&
   return ok;
 }
 
+// ---- leash review: spec-search edits waiting for a person ------------------------
+
+/// The SQLite file of a `sqlite:PATH` spec (options after '?' do not concern
+/// the session tables); empty, with `code` set, for any other spec.
+std::string sessions_file(std::string const& spec, int& code) {
+  constexpr std::string_view scheme = "sqlite:";
+  if (spec.rfind(scheme, 0) != 0) {
+    code = usage;
+    std::cerr << "leash: review: learning sessions live in SQLite; STORE must be sqlite:PATH, not '" << spec << "'\n";
+    return {};
+  }
+  std::string path = spec.substr(scheme.size());
+  path = path.substr(0, path.find('?'));
+  if (path.empty()) {
+    code = usage;
+    std::cerr << "leash: review: '" << spec << "' names no file after 'sqlite:'\n";
+    return {};
+  }
+  return path;
+}
+
+#ifdef LEASH_HAS_SQLITE
+namespace ss = leash::learn::spec_search;
+
+/// Opens the session tables of an existing file; reviewing never creates a database.
+std::optional<ss::SessionStore> open_sessions(std::string const& spec, int& code) {
+  auto path = sessions_file(spec, code);
+  if (path.empty()) return std::nullopt;
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    code = store_error;
+    std::cerr << "leash: review: no database file '" << path << "'\n";
+    return std::nullopt;
+  }
+  auto store = ss::SessionStore::open(path);
+  if (store.has_error()) {
+    code = store_error;
+    std::cerr << "leash: " << store.error().what() << '\n';
+    return std::nullopt;
+  }
+  return std::move(store).value();
+}
+
+int review_list(std::string const& spec) {
+  int code = ok;
+  auto store = open_sessions(spec, code);
+  if (!store) return code;
+  auto pending = store->pending_reviews();
+  if (pending.has_error()) return fail(store_error, pending.error().what());
+  if (pending.value().empty()) {
+    std::cout << "no edits waiting for review in " << spec << '\n';
+    return ok;
+  }
+  std::printf("%-34s %-10s %-26s %-30s %-6s  %s\n", "SESSION", "EDIT", "OP", "TARGET", "TIER", "RATIONALE");
+  for (auto const& p : pending.value()) {
+    auto const& e = p.outcome.edit;
+    std::string rationale = e.rationale.substr(0, leash::utf8_prefix(e.rationale, 60));
+    for (char& c : rationale)
+      if (c == '\n' || c == '\t') c = ' ';  // one line per edit
+    std::printf("%-34s %-10s %-26s %-30s %-6s  %s\n", p.session_id.c_str(), e.id.c_str(),
+                std::string(ss::to_string(e.op)).c_str(), e.target.c_str(),
+                std::string(ss::to_string(e.risk_tier)).c_str(), rationale.c_str());
+  }
+  return ok;
+}
+
+/// The stored outcome of `edit` in `session`; nullopt (with `code` set) when
+/// either is missing or unreadable.
+std::optional<ss::EditOutcome> find_outcome(ss::SessionStore& store, std::string const& spec,
+                                            std::string const& session, std::string const& edit, int& code) {
+  auto got = store.get_session(session);
+  if (got.has_error()) {
+    code = fail(code_for(got.error()), got.error().what());
+    return std::nullopt;
+  }
+  if (!got.value()) {
+    code = fail(run_missing, "no learning session '" + session + "' in " + spec);
+    return std::nullopt;
+  }
+  for (auto& o : got.value()->edit_outcomes)
+    if (o.edit.id == edit) return std::move(o);
+  code = fail(run_missing, "learning session '" + session + "' has no edit '" + edit + "'");
+  return std::nullopt;
+}
+
+int review_show(std::string const& spec, std::string const& session, std::string const& edit) {
+  int code = ok;
+  auto store = open_sessions(spec, code);
+  if (!store) return code;
+  auto outcome = find_outcome(*store, spec, session, edit, code);
+  if (!outcome) return code;
+  std::cout << leash::json::serialize(ss::to_json(outcome->edit)) << '\n';
+  return ok;
+}
+
+int review_decide(std::string const& spec, std::string const& session, std::string const& edit, bool approve,
+                  std::string const& note, std::string const& home) {
+  int code = ok;
+  auto store = open_sessions(spec, code);
+  if (!store) return code;
+  auto outcome = find_outcome(*store, spec, session, edit, code);
+  if (!outcome) return code;
+  if (outcome->status != ss::OutcomeStatus::pending_review)
+    return fail(not_approvable, "edit '" + edit + "' of session '" + session + "' is not pending review (it is " +
+                                    std::string(ss::to_string(outcome->status)) + ")");
+  std::string applied_to;
+#ifdef LEASH_HAS_TOMLPLUSPLUS
+  std::optional<ss::AppliedEdit> applied;
+  if (approve) {
+    // Applied first: an approval on record must mean the files have the edit.
+    auto done = ss::apply_edit(ss::ConfigHome(home), outcome->edit);
+    if (done.has_error())
+      return fail(apply_failed, "cannot apply edit '" + edit + "' to " + home + ": " + done.error().what() +
+                                    "; nothing was recorded");
+    applied = std::move(done).value();
+    applied_to = applied->before.file.string();
+  }
+#else
+  (void)home;
+  if (approve)
+    return fail(apply_failed, "this build of leash has no toml++, so it cannot apply edits; nothing was recorded");
+#endif
+  auto resolved = store->resolve_review(session, edit, approve, note);
+  if (resolved.has_error()) {
+    std::string undo;
+#ifdef LEASH_HAS_TOMLPLUSPLUS
+    // The decision is not on record, so the files must not keep the edit either.
+    if (applied) {
+      auto back = ss::rollback(*applied);
+      undo = back ? "; the edit was undone in " + applied_to
+                  : "; undoing the edit in " + applied_to + " failed too: " + back.error().what();
+    }
+#endif
+    int const why = resolved.error() == leash::Errc::run_not_found   ? run_missing
+                    : resolved.error() == leash::Errc::invalid_input ? not_approvable
+                                                                     : store_error;
+    return fail(why, resolved.error().what() + undo);
+  }
+  auto const& e = outcome->edit;
+  std::cout << (approve ? "approved" : "rejected") << ": edit " << e.id << " (" << ss::to_string(e.op) << ' '
+            << e.target << ") of session " << session << '\n';
+  if (approve) std::cout << "applied to " << applied_to << '\n';
+  std::cout << "recorded in " << spec << '\n';
+  return ok;
+}
+#else
+int no_sqlite(std::string const& spec) {
+  int code = ok;
+  if (sessions_file(spec, code).empty()) return code;
+  return fail(usage, "this build has no SQLite, where learning sessions live (install libsqlite3-dev and rebuild)");
+}
+#endif
+
 }  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"leash: look at and steer stored agent runs", "leash"};
-  app.footer(std::string("STORE is a store spec: sqlite:PATH or file:DIR.\n") + exit_codes_help);
+  app.footer(std::string("STORE is a store spec: sqlite:PATH or file:DIR (review: sqlite:PATH only).\n") +
+             exit_codes_help);
   app.require_subcommand(1);
 
   std::string spec, run, token, note;
@@ -232,6 +403,23 @@ int main(int argc, char** argv) {
   feedback_cmd->add_option("RUN", run, "Run id")->required();
   feedback_cmd->add_option("SCORE", score, "0 to 1, or up/down for thumbs (1/0)")->required();
   feedback_cmd->add_option("--source", source, "Who scored it (default: cli, or thumbs for up/down)");
+  std::string session, edit, home;
+  auto* review = app.add_subcommand(
+      "review", "Spec-search edits waiting for a person: list them, or show, approve or reject one");
+  review->add_option("STORE", spec, "sqlite:PATH (learning sessions live in SQLite)")->required();
+  review->require_subcommand(0, 1);
+  auto* review_show_cmd = review->add_subcommand("show", "Print one edit as JSON");
+  auto* review_approve = review->add_subcommand(
+      "approve", "Apply a pending edit to the config home DIR, then record it as applied (nothing is recorded "
+                 "if it cannot be applied)");
+  auto* review_reject = review->add_subcommand("reject", "Record a pending edit as rejected; no file changes");
+  for (auto* cmd : {review_show_cmd, review_approve, review_reject}) {
+    cmd->add_option("SESSION", session, "Learning session id")->required();
+    cmd->add_option("EDIT", edit, "Edit id")->required();
+  }
+  review_approve->add_option("--home", home, "The config home the edit applies to (the agents' TOML files)")
+      ->required();
+  review_reject->add_option("--note", note, "Why (kept as the outcome's error; default: rejected by reviewer)");
 
   try {
     app.parse(argc, argv);
@@ -247,5 +435,13 @@ int main(int argc, char** argv) {
   if (*deny) return decide(spec, run, token, false, note);
   if (*trace_cmd) return trace(spec, run);
   if (*feedback_cmd) return feedback(spec, run, score, source);
+#ifdef LEASH_HAS_SQLITE
+  if (*review_show_cmd) return review_show(spec, session, edit);
+  if (*review_approve) return review_decide(spec, session, edit, true, note, home);
+  if (*review_reject) return review_decide(spec, session, edit, false, note, home);
+  if (*review) return review_list(spec);
+#else
+  if (*review) return no_sqlite(spec);
+#endif
   return usage;
 }
