@@ -265,9 +265,10 @@ struct TeacherRun {
 };
 
 /// Runs the teacher on `goal` with `instructions` as its system prompt.
-/// Errc::invalid_config for options that cannot work (0 turns, a cost limit
-/// that is not > 0); a loop that cannot start is its error. A run that ends
-/// in any status is a TeacherRun (the caller decides what an empty answer means).
+/// Errc::invalid_config for options that cannot work (0 turns, 0 tokens a
+/// call, a cost limit that is not > 0); a loop that cannot start is its
+/// error. A run that ends in any status is a TeacherRun (the caller decides
+/// what an empty answer means).
 boost::asio::awaitable<result<TeacherRun>> run_teacher(std::shared_ptr<TeacherContext> context,
                                                        llm::AnyTransport transport, std::string goal,
                                                        std::string instructions, TeacherOptions options = {});

@@ -202,6 +202,8 @@ inline boost::asio::awaitable<result<TeacherRun>> run_teacher(std::shared_ptr<Te
                                                               std::string instructions, TeacherOptions options) {
   if (!context) co_return Error{Errc::invalid_config, "run_teacher: no TeacherContext"};
   if (options.max_turns == 0) co_return Error{Errc::invalid_config, "the teacher needs at least one turn (max_turns)"};
+  if (options.max_tokens == 0)
+    co_return Error{Errc::invalid_config, "the teacher needs at least one output token a call (max_tokens)"};
   if (!(options.max_cost_usd > 0))
     co_return Error{Errc::invalid_config, "the teacher's cost limit must be > 0 (max_cost_usd)"};
 
