@@ -10,6 +10,9 @@
 //   leash-learn ask   STORE QUESTION [--agent NAME] [--configs DIR] [--model SPEC]
 //   leash-learn cycle STORE --configs DIR [--agent NAME] [--dataset FILE]
 //                     [--model SPEC] [--min-improvement X] [--min-quality Q] [--json]
+//   leash-learn spec-search STORE --configs DIR --teacher-model SPEC --dataset FILE
+//                     [--agent NAME] [--autonomy auto|tiered|manual] [--sessions N]
+//                     [--sessions-dir DIR] [--min-traces N] [--max-cost USD] [--json]
 //   leash-learn versions --configs DIR AGENT
 //   leash-learn rollback --configs DIR AGENT VERSION
 //
@@ -18,11 +21,17 @@
 // the whole cycle runs without a network. --model takes any transport spec
 // (openai:gpt-4o, anthropic:claude-sonnet-4-6, scripted:FILE#MODEL, …).
 //
+// spec-search lets a teacher model read the runs, run the agent, and propose
+// edits to its config; each edit is kept only when the dataset's score says
+// it helped (docs/spec-search.md). Edits that need a person wait for
+// `leash review STORE` (sessions are kept in a sqlite: store).
+//
 // Attach feedback to recorded runs with `leash feedback STORE RUN up|down|SCORE`.
 #include <leash/leash.hpp>
 #include <leash/learn/apply_config.hpp>
 #include <leash/learn/evaluator.hpp>
 #include <leash/learn/orchestrator.hpp>
+#include <leash/learn/spec_search.hpp>
 #include <leash/llm.hpp>
 #include <leash/store/open.hpp>
 #include <leash/sync_wait.hpp>
@@ -188,6 +197,89 @@ int cycle(std::string const& spec, AgentSettings const& settings, std::string co
   return rep.value().status == "error" ? 1 : 0;
 }
 
+struct SpecSearchSettings {
+  std::string teacher_model;
+  std::string dataset;
+  std::string autonomy = "tiered";
+  std::string sessions_dir;
+  std::uint64_t sessions = 1;
+  std::uint64_t min_traces = 20;
+  double max_cost_usd = 5.0;
+  bool as_json = false;
+};
+
+void print_session(learn::spec_search::LearningSession const& s) {
+  namespace ss = learn::spec_search;
+  std::cout << "session " << s.id << ": " << ss::to_string(s.status);
+  if (s.error) std::cout << " — " << *s.error;
+  std::cout << '\n';
+  if (s.benchmark_before)
+    std::cout << "  score before: " << s.benchmark_before->overall_score << '\n';
+  for (auto const& o : s.edit_outcomes) {
+    std::cout << "  " << ss::to_string(o.status) << "  " << o.edit.id << " (" << ss::to_string(o.edit.op) << ")";
+    if (o.benchmark_delta) std::cout << "  delta " << (*o.benchmark_delta >= 0 ? "+" : "") << *o.benchmark_delta;
+    if (o.error) std::cout << "  — " << *o.error;
+    std::cout << '\n';
+  }
+  if (s.benchmark_after) std::cout << "  score after: " << s.benchmark_after->overall_score << '\n';
+  std::cout << "  spent: " << leash::format_usd(s.teacher_cost_usd) << '\n';
+}
+
+int spec_search(std::string const& spec, AgentSettings const& settings, SpecSearchSettings const& o) {
+  namespace ss = learn::spec_search;
+  auto store = open(spec);
+  if (!store) return 3;
+  auto autonomy = ss::autonomy_from_string(o.autonomy);
+  if (!autonomy) return fail(2, "--autonomy must be auto, tiered or manual");
+  auto samples = learn::load_dataset(o.dataset);
+  if (samples.has_error()) return fail(2, samples.error().what());
+  auto teacher = leash::llm::make_transport(o.teacher_model);
+  if (teacher.has_error()) return fail(2, teacher.error().what());
+
+  ss::SpecSearchOptions options;
+  options.autonomy_mode = *autonomy;
+  options.min_traces = o.min_traces;
+  options.max_cost_usd = o.max_cost_usd;
+  options.sessions_dir = o.sessions_dir;
+  options.student_tools = ss::tool_descriptions<Tools>();
+  options.agent = settings.agent;
+  options.apply.available_tools = std::vector<std::string>(Tools::names().begin(), Tools::names().end());
+  // The student reads its config file anew for every task, so an edit
+  // reaches it through the file; its runs go to a memory store (they are
+  // measurements, not history to learn from).
+  auto student = learn::loop_agent([settings](learn::EvalSample const& sample) -> std::unique_ptr<Agent> {
+    auto made = make_agent(settings, sample.query, leash::AnyStore{});
+    return made.has_value() ? std::move(made).value() : nullptr;
+  });
+  ss::SpecSearchSession session(teacher.value(), learn::TraceStore(*store), ss::ConfigHome(settings.configs),
+                                student, samples.value(), ss::DatasetScorer(samples.value(), student),
+                                std::move(options));
+  constexpr std::string_view sqlite_prefix = "sqlite:";
+  if (spec.starts_with(sqlite_prefix)) {
+    auto sessions = ss::SessionStore::open(spec.substr(sqlite_prefix.size()));
+    if (sessions.has_error()) return fail(3, sessions.error().what());
+    session.set_session_store(std::make_shared<ss::SessionStore>(std::move(sessions).value()));
+  } else {
+    std::cerr << "leash-learn: sessions are kept only in a sqlite: store; pending edits cannot be reviewed later\n";
+  }
+
+  int code = 0;
+  for (std::uint64_t i = 0; i < o.sessions; ++i) {
+    auto ran = leash::sync_wait(session.run_session(ss::Trigger::on_demand()));
+    if (ran.has_error()) return fail(3, ran.error().what());
+    auto const& s = ran.value();
+    if (o.as_json)
+      std::cout << json::serialize(ss::to_json(s)) << '\n';
+    else
+      print_session(s);
+    if (s.status == ss::SessionStatus::failed) {
+      code = 1;
+      break;
+    }
+  }
+  return code;
+}
+
 int versions(std::string const& configs, std::string const& agent) {
   auto evolver = learn::AgentConfigEvolver::open(configs);
   if (evolver.has_error()) return fail(3, evolver.error().what());
@@ -243,6 +335,21 @@ int main(int argc, char** argv) {
   }
   ask_cmd->add_option("--configs", configs, "Config directory (none: every tool, defaults)");
   cycle_cmd->add_option("--configs", configs, "Config directory")->required();
+  SpecSearchSettings search;
+  auto* search_cmd = app.add_subcommand(
+      "spec-search", "A teacher model proposes config edits; each is kept only when the dataset's score improves");
+  search_cmd->add_option("STORE", spec, "Store spec (sqlite:PATH keeps sessions for `leash review`)")->required();
+  search_cmd->add_option("--configs", configs, "Config directory the edits change")->required();
+  search_cmd->add_option("--teacher-model", search.teacher_model, "Transport spec of the teacher")->required();
+  search_cmd->add_option("--dataset", search.dataset, "JSONL benchmark the gate scores on")->required();
+  search_cmd->add_option("--agent", agent_name, "Agent name")->capture_default_str();
+  search_cmd->add_option("--autonomy", search.autonomy, "auto, tiered (review-tier edits wait) or manual")
+      ->capture_default_str();
+  search_cmd->add_option("--sessions", search.sessions, "Sessions to run, one after another")->capture_default_str();
+  search_cmd->add_option("--sessions-dir", search.sessions_dir, "Where each session's files go (none: no files)");
+  search_cmd->add_option("--min-traces", search.min_traces, "Runs the store must hold first")->capture_default_str();
+  search_cmd->add_option("--max-cost", search.max_cost_usd, "USD one session may spend")->capture_default_str();
+  search_cmd->add_flag("--json", search.as_json, "Print each session as JSON");
   auto* versions_cmd = app.add_subcommand("versions", "List an agent's config versions");
   auto* rollback_cmd = app.add_subcommand("rollback", "Make an earlier config version current again");
   for (auto* cmd : {versions_cmd, rollback_cmd}) {
@@ -262,6 +369,7 @@ int main(int argc, char** argv) {
   settings.model = model;
   if (*ask_cmd) return ask(spec, question, settings);
   if (*cycle_cmd) return cycle(spec, settings, dataset, grader, min_improvement, min_quality, as_json);
+  if (*search_cmd) return spec_search(spec, settings, search);
   if (*versions_cmd) return versions(configs, agent_name);
   if (*rollback_cmd) return rollback(configs, agent_name, version);
   return 2;

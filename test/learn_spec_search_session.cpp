@@ -366,6 +366,55 @@ BOOST_AUTO_TEST_CASE(a_session_loop_runs_sessions_until_they_stagnate) {
   BOOST_TEST(r.value().total_cost_usd > 0.0);
 }
 
+#if defined(LEASH_LEARN_PATH) && defined(LEASH_CLI_PATH)
+// The README's spec search (scripts/spec-search-demo.sh), with the real
+// programs and the shipped teacher script.
+BOOST_AUTO_TEST_CASE(leash_learn_spec_search_keeps_the_calculator_and_leash_review_applies_the_prompt) {
+  using leash_test::run_program;
+  leash_test::TempDir dir("leash-spec-search-cli");
+  auto shipped = fs::path(LEASH_SOURCE_DIR) / "example" / "learn";
+  auto configs = dir.path() / "agents";
+  fs::create_directories(configs);
+  fs::copy_file(shipped / "agents" / "calc.toml", configs / "calc.toml");
+  std::string store = "sqlite:" + (dir.path() / "runs.db").string();
+  for (std::string q : {"calculate 6*7", "calculate 12+30", "what is the capital of France?"})
+    BOOST_REQUIRE(run_program(LEASH_LEARN_PATH, {"ask", store, q, "--configs", configs.string()}).code <= 1);
+
+  std::vector<std::string> args = {"spec-search", store, "--configs", configs.string(), "--min-traces", "3",
+                                   "--teacher-model", "scripted:" + (shipped / "teacher.jsonl").string() + "#teacher",
+                                   "--dataset", (shipped / "eval.jsonl").string(), "--json"};
+  auto searched = run_program(LEASH_LEARN_PATH, args);
+  BOOST_REQUIRE_MESSAGE(searched.code == 0, searched.out);
+  auto session = ss::session_from_json(json::parse(searched.out));
+  BOOST_REQUIRE(session.has_value());
+  auto const& s = session.value();
+  BOOST_TEST((s.status == ss::SessionStatus::awaiting_review));
+  BOOST_TEST(s.benchmark_before.value().overall_score == 0.4);
+  BOOST_TEST(s.benchmark_after.value().overall_score == 1.0);
+  BOOST_REQUIRE(s.edit_outcomes.size() == 3u);
+  BOOST_TEST((s.edit_outcomes[0].status == ss::OutcomeStatus::applied));
+  BOOST_TEST((s.edit_outcomes[1].status == ss::OutcomeStatus::rejected_by_gate));
+  BOOST_TEST((s.edit_outcomes[2].status == ss::OutcomeStatus::pending_review));
+  auto config = learn::parse_agent_config_file(configs / "calc.toml").value();
+  BOOST_TEST((config.tools == std::vector<std::string>{"lookup", "calculator"}));
+  BOOST_TEST(config.system_prompt == "Answer with the result only.");
+
+  auto approved = run_program(LEASH_CLI_PATH, {"review", store, "approve", s.id, "prompt-show-work", "--home",
+                                               configs.string()});
+  BOOST_TEST(approved.code == 0, approved.out);
+  config = learn::parse_agent_config_file(configs / "calc.toml").value();
+  BOOST_TEST(config.system_prompt.find("Use the calculator") == 0u, config.system_prompt);
+  auto listed = run_program(LEASH_CLI_PATH, {"review", store});
+  BOOST_TEST(listed.out.find("prompt-show-work") == std::string::npos, listed.out);
+
+  // Too few runs: the session fails, exit code 1, and says how many it has.
+  args[5] = "50";
+  auto early = run_program(LEASH_LEARN_PATH, args);
+  BOOST_TEST(early.code == 1, early.out);
+  BOOST_TEST(early.out.find("Not enough traces yet") != std::string::npos, early.out);
+}
+#endif
+
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace test_learn_spec_search_session
