@@ -3,33 +3,30 @@
 #ifndef LEASH_LEARN_OPTIMIZE_IMPL_STORE_HPP
 #define LEASH_LEARN_OPTIMIZE_IMPL_STORE_HPP
 
+#include <leash/store/detail/sqlite_tables.hpp>
+
 #include <algorithm>
-#include <chrono>
-#include <cmath>
 #include <exception>
-#include <initializer_list>
 #include <limits>
-#include <mutex>
-#include <stdexcept>
 #include <string_view>
-#include <system_error>
 #include <utility>
 
 namespace leash::learn::optimize {
 
 namespace detail::opt_store {
 
-namespace sql = leash::detail::sqlite;
+// The SQLite plumbing (opening, transactions, rows and parameters by name,
+// JSON columns) is shared with spec_search's SessionStore.
+namespace sqlt = leash::detail::sqlite_tables;
+using sqlt::Corrupt;
+using sqlt::parse_json;
+using sqlt::parse_object;
+using sqlt::select_list;
 
-/// One step of the optimization tables' layout, applied in order to files
+/// The optimization tables' layout, step by step, applied in order to files
 /// whose `optimization_schema` version is lower. Never edit a released step:
 /// add the next one.
-struct Migration {
-  int version;
-  char const* sql;
-};
-
-inline constexpr Migration migrations[] = {
+inline constexpr sqlt::Migration migrations[] = {
     {1, R"sql(
 CREATE TABLE optimization_runs (
   id              INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -75,106 +72,17 @@ CREATE INDEX optimization_trials_by_run ON optimization_trials (run_id);
 )sql"},
 };
 
-inline constexpr int latest = migrations[std::size(migrations) - 1].version;
-static_assert(latest == optimization_schema_version, "add a migration when optimization_schema_version grows");
+inline constexpr sqlt::Schema schema{.store = "optimization store",
+                                     .file_noun = "database",
+                                     .layout = "optimization",
+                                     .version_table = "optimization_schema",
+                                     .component = "optimization",
+                                     .migrations = migrations};
+static_assert(schema.latest() == optimization_schema_version, "add a migration when optimization_schema_version grows");
 
-/// A stored value that cannot be read back; turned into Errc::state_corrupt
-/// naming the run by the reader.
-struct Corrupt : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
+/// Binds by parameter name: bind(st, ":run_id", run_id); a NaN is NULL.
+inline constexpr sqlt::Binder bind{schema.store};
 
-/// `names` as "a AS a, b AS b": sqlite promises a result column's name only
-/// when the query gives it with AS.
-inline std::string select_list(std::initializer_list<char const*> names) {
-  std::string out;
-  for (auto const* n : names) {
-    if (!out.empty()) out += ", ";
-    out += n;
-    out += " AS ";
-    out += n;
-  }
-  return out;
-}
-
-/// Result columns by name (no positional decoding).
-class Row {
- public:
-  explicit Row(sql::Statement& st) : st_(st) {
-    int const n = sqlite3_column_count(st.get());
-    for (int i = 0; i < n; ++i) names_.emplace_back(sqlite3_column_name(st.get(), i));
-  }
-  int index(std::string_view name) const {
-    for (std::size_t i = 0; i < names_.size(); ++i)
-      if (names_[i] == name) return static_cast<int>(i);
-    throw std::logic_error("optimization store: no result column '" + std::string(name) + "'");
-  }
-  std::string text(std::string_view name) const { return std::string(st_.text(index(name))); }
-  std::optional<std::string> optional_text(std::string_view name) const {
-    int i = index(name);
-    if (st_.is_null(i)) return std::nullopt;
-    return std::string(st_.text(i));
-  }
-  /// NULL (how sqlite stores a NaN) reads as NaN.
-  double real(std::string_view name) const {
-    int i = index(name);
-    return st_.is_null(i) ? std::numeric_limits<double>::quiet_NaN() : st_.real(i);
-  }
-  std::int64_t int64(std::string_view name) const { return st_.int64(index(name)); }
-
- private:
-  sql::Statement& st_;
-  std::vector<std::string> names_;
-};
-
-/// Parameter `name` (":run_id") of `st`; throws on a name the SQL lacks (a bug).
-inline int param(sql::Statement& st, char const* name) {
-  int i = sqlite3_bind_parameter_index(st.get(), name);
-  if (i == 0) throw std::logic_error(std::string("optimization store: no SQL parameter ") + name);
-  return i;
-}
-inline int bind(sql::Statement& st, char const* name, std::string_view v) { return st.bind(param(st, name), v); }
-inline int bind(sql::Statement& st, char const* name, std::string const& v) {
-  return st.bind(param(st, name), std::string_view(v));
-}
-inline int bind(sql::Statement& st, char const* name, char const* v) {
-  return st.bind(param(st, name), std::string_view(v));
-}
-inline int bind(sql::Statement& st, char const* name, std::int64_t v) { return st.bind(param(st, name), v); }
-inline int bind(sql::Statement& st, char const* name, double v) {
-  return std::isnan(v) ? st.bind_null(param(st, name)) : st.bind(param(st, name), v);
-}
-inline int bind(sql::Statement& st, char const* name, std::optional<std::string> const& v) {
-  return v ? st.bind(param(st, name), std::string_view(*v)) : st.bind_null(param(st, name));
-}
-
-/// Whether `v` holds a NaN or an infinity (Boost.JSON writes them as tokens
-/// no JSON parser reads).
-inline bool non_finite(json::value const& v) {
-  switch (v.kind()) {
-    case json::kind::double_: return !std::isfinite(v.get_double());
-    case json::kind::array:
-      return std::any_of(v.get_array().begin(), v.get_array().end(), [](auto const& x) { return non_finite(x); });
-    case json::kind::object:
-      for (auto const& kv : v.get_object())
-        if (non_finite(kv.value())) return true;
-      return false;
-    default: return false;
-  }
-}
-
-/// A JSON column's text, parsed; Corrupt naming `what` when it does not parse.
-inline json::value parse(std::string_view text, std::string const& what) {
-  std::error_code ec;
-  auto v = json::parse(text, ec);
-  if (ec) throw Corrupt(what + " is not JSON (" + ec.message() + ")");
-  return v;
-}
-inline json::object parse_object(std::string_view text, std::string const& what) {
-  auto v = parse(text, what);
-  if (!v.is_object()) throw Corrupt(what + " is not a JSON object");
-  return std::move(v.get_object());
-}
 inline std::vector<std::string> string_array(json::value const& v, std::string const& what) {
   if (!v.is_array()) throw Corrupt(what + " is not a JSON array");
   std::vector<std::string> out;
@@ -296,50 +204,20 @@ inline std::vector<ObjectiveSpec> objectives_from_json(json::value const& v, std
 /// number JSON cannot represent.
 template <class Tree>
 result<std::string> checked_text(Tree const& v, std::string const& what) {
-  if (non_finite(json::value(v)))
+  if (sqlt::non_finite(json::value(v)))
     return Error(Errc::invalid_input,
                  "optimization store: " + what + " holds a NaN or infinite number, which JSON cannot represent; "
                                                  "nothing was written");
   return json::serialize(v);
 }
 
-inline double system_now() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
 }  // namespace detail::opt_store
 
-struct OptimizationStore::State {
-  std::filesystem::path path;
-  std::string path_text;
-  OptimizationStoreOptions options;
-  leash::detail::sqlite::Database db;
-  std::mutex mutex;
+struct OptimizationStore::State : leash::detail::sqlite_tables::Tables {
+  State() : Tables(detail::opt_store::schema) {}
 
-  double now() const { return options.clock ? options.clock() : detail::opt_store::system_now(); }
-
-  Error sqlite_error(int rc, std::string_view doing) const {
-    std::string why = db.get() ? db.message() : std::string(sqlite3_errstr(rc));
-    if (leash::detail::sqlite::is_corruption(rc))
-      return Error{Errc::state_corrupt,
-                   "optimization store '" + path_text + "' is not a sound database (" + std::string(doing) + "): " + why};
-    return Error{Errc::store_failed, "optimization store '" + path_text + "': " + std::string(doing) + ": " + why};
-  }
   Error missing(std::string const& run_id) const {
     return Error{Errc::run_not_found, "no optimization run '" + run_id + "' in '" + path_text + "'"};
-  }
-
-  /// Prepares `text` into `st`; an Error naming `doing` when it fails.
-  result<void> prepare(leash::detail::sqlite::Statement& st, std::string_view text, std::string_view doing) {
-    int rc = st.prepare(db, text);
-    if (rc != SQLITE_OK) return sqlite_error(rc, doing);
-    return success();
-  }
-  /// Steps a statement that returns no rows.
-  result<void> run(leash::detail::sqlite::Statement& st, std::string_view doing) {
-    int rc = st.step();
-    if (rc != SQLITE_DONE) return sqlite_error(rc, doing);
-    return success();
   }
 
   result<bool> run_exists(std::string const& run_id);
@@ -351,35 +229,6 @@ struct OptimizationStore::State {
   result<void> update_run(OptimizationRun const& run, bool with_status, double now);
   result<void> touch(std::string const& run_id, double now);
 };
-
-namespace detail::opt_store {
-
-/// Runs `body` under the store's lock; an exception becomes Errc::store_failed.
-template <class Body>
-auto guarded(OptimizationStore::State& s, Body&& body) noexcept -> decltype(body()) {
-  try {
-    std::lock_guard lock(s.mutex);
-    return body();
-  } catch (std::exception const& e) {
-    return Error{Errc::store_failed, "optimization store '" + s.path_text + "': " + e.what()};
-  } catch (...) {
-    return Error{Errc::store_failed, "optimization store '" + s.path_text + "': unknown exception"};
-  }
-}
-
-/// `body` in a write transaction, committed when it succeeds.
-template <class Body>
-result<void> in_write(OptimizationStore::State& s, Body&& body) {
-  leash::detail::sqlite::Transaction tx(s.db);
-  int rc = tx.begin_write();
-  if (rc != SQLITE_OK) return s.sqlite_error(rc, "cannot begin a write");
-  BOOST_OUTCOME_TRY(body());
-  rc = tx.commit();
-  if (rc != SQLITE_OK) return s.sqlite_error(rc, "cannot commit");
-  return success();
-}
-
-}  // namespace detail::opt_store
 
 // ---------------------------------------------------------------------------
 // Feedback as JSON
@@ -460,66 +309,15 @@ inline OptimizationStore::~OptimizationStore() = default;
 inline std::filesystem::path const& OptimizationStore::path() const noexcept { return state_->path; }
 
 inline result<OptimizationStore> OptimizationStore::open(std::filesystem::path path, OptimizationStoreOptions options) {
-  namespace sql = leash::detail::sqlite;
+  namespace sqlt = leash::detail::sqlite_tables;
   try {
     auto s = std::make_unique<State>();
-    s->path = std::move(path);
-    s->path_text = s->path.string();
-    s->options = std::move(options);
-    if (s->path.has_parent_path()) {
-      std::error_code ec;
-      std::filesystem::create_directories(s->path.parent_path(), ec);
-      if (ec)
-        return Error{Errc::store_failed,
-                     "optimization store '" + s->path_text + "': cannot create its directory: " + ec.message()};
-    }
-    int rc = s->db.open(s->path_text);
-    if (rc != SQLITE_OK) return s->sqlite_error(rc, "cannot open");
-    rc = sqlite3_busy_timeout(s->db.get(), static_cast<int>(std::clamp<std::chrono::milliseconds::rep>(
-                                               s->options.busy_timeout.count(), 0, 1 << 30)));
-    if (rc != SQLITE_OK) return s->sqlite_error(rc, "cannot set the busy timeout");
-    // WAL, as the run store sets it: the journal mode belongs to the file, so
-    // both stores agree on it.
-    rc = s->db.exec("PRAGMA journal_mode=WAL");
-    if (rc != SQLITE_OK) return s->sqlite_error(rc, "cannot switch to WAL mode");
-    rc = s->db.exec("PRAGMA synchronous=NORMAL");
-    if (rc != SQLITE_OK) return s->sqlite_error(rc, "cannot set synchronous");
-    rc = s->db.exec("PRAGMA foreign_keys=ON");
-    if (rc != SQLITE_OK) return s->sqlite_error(rc, "cannot enable foreign keys");
-
-    BOOST_OUTCOME_TRY(detail::opt_store::in_write(*s, [&]() -> result<void> {
-      int rc = s->db.exec(
-          "CREATE TABLE IF NOT EXISTS optimization_schema (component TEXT PRIMARY KEY NOT NULL, "
-          "version INTEGER NOT NULL)");
-      if (rc != SQLITE_OK) return s->sqlite_error(rc, "cannot create optimization_schema");
-      int version = 0;
-      {
-        sql::Statement st;
-        BOOST_OUTCOME_TRY(s->prepare(st, "SELECT version AS version FROM optimization_schema WHERE component = "
-                                         "'optimization'", "cannot read the schema version"));
-        rc = st.step();
-        if (rc == SQLITE_ROW) version = static_cast<int>(detail::opt_store::Row(st).int64("version"));
-        else if (rc != SQLITE_DONE) return s->sqlite_error(rc, "cannot read the schema version");
-      }
-      if (version > optimization_schema_version)
-        return Error{Errc::state_version_unsupported,
-                     "optimization store '" + s->path_text + "' has optimization schema version " +
-                         std::to_string(version) + "; this build of leash reads up to " +
-                         std::to_string(optimization_schema_version)};
-      if (version == optimization_schema_version) return success();
-      for (auto const& m : detail::opt_store::migrations) {
-        if (m.version <= version) continue;
-        rc = s->db.exec(m.sql);
-        if (rc != SQLITE_OK) return s->sqlite_error(rc, "cannot apply migration " + std::to_string(m.version));
-      }
-      sql::Statement st;
-      BOOST_OUTCOME_TRY(s->prepare(st,
-                                   "INSERT INTO optimization_schema (component, version) VALUES ('optimization', "
-                                   ":version) ON CONFLICT (component) DO UPDATE SET version = excluded.version",
-                                   "cannot record the schema version"));
-      detail::opt_store::bind(st, ":version", std::int64_t{optimization_schema_version});
-      return s->run(st, "cannot record the schema version");
-    }));
+    s->clock = std::move(options.clock);
+    BOOST_OUTCOME_TRY(sqlt::connect(*s, std::move(path), options.busy_timeout));
+    // This store's order, unlike sqlt::open's: the pragmas before the version
+    // is read, so a newer file is switched to WAL before it is refused.
+    BOOST_OUTCOME_TRY(sqlt::configure(*s));
+    BOOST_OUTCOME_TRY(sqlt::migrate(*s));
     return OptimizationStore(std::move(s));
   } catch (std::exception const& e) {
     return Error{Errc::store_failed, "cannot open optimization store: " + std::string(e.what())};
@@ -654,9 +452,9 @@ inline result<void> OptimizationStore::begin_run(OptimizationRun const& run, Sea
                                                  std::vector<ObjectiveSpec> const& objectives,
                                                  std::string optimizer_model, std::string benchmark) {
   auto& s = *state_;
-  return detail::opt_store::guarded(s, [&]() -> result<void> {
+  return s.guarded([&]() -> result<void> {
     if (run.run_id.empty()) return Error{Errc::invalid_input, "optimization store: a run needs an id"};
-    return detail::opt_store::in_write(s, [&]() -> result<void> {
+    return s.in_write([&]() -> result<void> {
       BOOST_OUTCOME_TRY(bool exists, s.run_exists(run.run_id));
       if (exists)
         return Error{Errc::invalid_input,
@@ -669,10 +467,10 @@ inline result<void> OptimizationStore::begin_run(OptimizationRun const& run, Sea
 inline result<void> OptimizationStore::save_trial(std::string const& run_id, TrialResult const& trial,
                                                   json::object const& feedback, std::string const& proposal_kind) {
   auto& s = *state_;
-  return detail::opt_store::guarded(s, [&]() -> result<void> {
+  return s.guarded([&]() -> result<void> {
     if (trial.trial_id.empty())
       return Error{Errc::invalid_input, "optimization store: a trial of run '" + run_id + "' has no id"};
-    return detail::opt_store::in_write(s, [&]() -> result<void> {
+    return s.in_write([&]() -> result<void> {
       BOOST_OUTCOME_TRY(bool exists, s.run_exists(run_id));
       if (!exists) return s.missing(run_id);
       double const t = s.now();
@@ -684,18 +482,18 @@ inline result<void> OptimizationStore::save_trial(std::string const& run_id, Tri
 
 inline result<void> OptimizationStore::finish_run(OptimizationRun const& run) {
   auto& s = *state_;
-  return detail::opt_store::guarded(s, [&]() -> result<void> {
+  return s.guarded([&]() -> result<void> {
     if (run.status.empty())
       return Error{Errc::invalid_input, "optimization store: run '" + run.run_id + "' has no status to finish with"};
-    return detail::opt_store::in_write(s, [&] { return s.update_run(run, true, s.now()); });
+    return s.in_write([&] { return s.update_run(run, true, s.now()); });
   });
 }
 
 inline result<void> OptimizationStore::save_progress(OptimizationRun const& run) {
   auto& s = *state_;
-  return detail::opt_store::guarded(s, [&]() -> result<void> {
+  return s.guarded([&]() -> result<void> {
     if (run.run_id.empty()) return Error{Errc::invalid_input, "optimization store: a run needs an id"};
-    return detail::opt_store::in_write(s, [&]() -> result<void> {
+    return s.in_write([&]() -> result<void> {
       BOOST_OUTCOME_TRY(bool exists, s.run_exists(run.run_id));
       if (!exists) {
         BOOST_OUTCOME_TRY(s.insert_run(run, SearchSpace{}, {}, {}, {}));
@@ -717,8 +515,8 @@ inline result<void> OptimizationStore::save_progress(OptimizationRun const& run)
 
 inline result<void> OptimizationStore::set_recipe_path(std::string const& run_id, std::filesystem::path const& path) {
   auto& s = *state_;
-  return detail::opt_store::guarded(s, [&]() -> result<void> {
-    return detail::opt_store::in_write(s, [&]() -> result<void> {
+  return s.guarded([&]() -> result<void> {
+    return s.in_write([&]() -> result<void> {
       leash::detail::sqlite::Statement st;
       BOOST_OUTCOME_TRY(s.prepare(st,
                                   "UPDATE optimization_runs SET recipe_path = :path, updated_at = :now WHERE "
@@ -747,93 +545,92 @@ inline std::string engine_run_id(std::uint64_t seed) { return detail::run_id(see
 inline result<std::optional<StoredRun>> OptimizationStore::get_run(std::string const& run_id) {
   namespace os = detail::opt_store;
   auto& s = *state_;
-  return os::guarded(s, [&]() -> result<std::optional<StoredRun>> {
-    leash::detail::sqlite::Transaction tx(s.db);
-    int rc = tx.begin_read();
-    if (rc != SQLITE_OK) return s.sqlite_error(rc, "cannot begin a read");
-    StoredRun out;
-    std::string where = "run";
-    try {
-      {
+  return s.guarded([&]() -> result<std::optional<StoredRun>> {
+    return s.in_read([&]() -> result<std::optional<StoredRun>> {
+      StoredRun out;
+      std::string where = "run";
+      try {
+        {
+          leash::detail::sqlite::Statement st;
+          BOOST_OUTCOME_TRY(s.prepare(st,
+                                      "SELECT " +
+                                          os::select_list({"run_id", "status", "reason", "optimizer_model", "benchmark",
+                                                           "search_space", "objectives", "best_trial_id",
+                                                           "frontier_ids", "recipe_path", "created_at", "updated_at"}) +
+                                          " FROM optimization_runs WHERE run_id = :run_id",
+                                      "cannot read a run"));
+          os::bind(st, ":run_id", run_id);
+          int rc = st.step();
+          if (rc == SQLITE_DONE) return std::optional<StoredRun>();
+          if (rc != SQLITE_ROW) return s.sqlite_error(rc, "cannot read run '" + run_id + "'");
+          auto row = s.row(st);
+          out.run_id = row.text("run_id");
+          out.status = row.text("status");
+          out.reason = row.text("reason");
+          out.optimizer_model = row.text("optimizer_model");
+          out.benchmark = row.text("benchmark");
+          out.search_space =
+              os::space_from_json(os::parse_object(row.text("search_space"), "search_space"), "search_space");
+          out.objectives = os::objectives_from_json(os::parse_json(row.text("objectives"), "objectives"), "objectives");
+          out.best_trial_id = row.optional_text("best_trial_id");
+          out.frontier_ids = os::string_array(os::parse_json(row.text("frontier_ids"), "frontier_ids"), "frontier_ids");
+          out.recipe_path = row.optional_text("recipe_path");
+          out.created_at = row.real("created_at");
+          out.updated_at = row.real("updated_at");
+        }
         leash::detail::sqlite::Statement st;
         BOOST_OUTCOME_TRY(s.prepare(
             st,
             "SELECT " +
-                os::select_list({"run_id", "status", "reason", "optimizer_model", "benchmark", "search_space",
-                                 "objectives", "best_trial_id", "frontier_ids", "recipe_path", "created_at",
-                                 "updated_at"}) +
-                " FROM optimization_runs WHERE run_id = :run_id",
-            "cannot read a run"));
+                os::select_list({"trial_id", "config_trial_id", "params", "reasoning", "accuracy",
+                                 "mean_latency_seconds", "total_cost_usd", "total_energy_joules", "total_tokens",
+                                 "samples_evaluated", "analysis", "failure_modes", "metrics", "failed", "error",
+                                 "feedback", "proposal_kind", "created_at", "updated_at"}) +
+                " FROM optimization_trials WHERE run_id = :run_id ORDER BY id",
+            "cannot read trials"));
         os::bind(st, ":run_id", run_id);
-        rc = st.step();
-        if (rc == SQLITE_DONE) return std::optional<StoredRun>();
-        if (rc != SQLITE_ROW) return s.sqlite_error(rc, "cannot read run '" + run_id + "'");
-        os::Row row(st);
-        out.run_id = row.text("run_id");
-        out.status = row.text("status");
-        out.reason = row.text("reason");
-        out.optimizer_model = row.text("optimizer_model");
-        out.benchmark = row.text("benchmark");
-        out.search_space = os::space_from_json(os::parse_object(row.text("search_space"), "search_space"),
-                                               "search_space");
-        out.objectives = os::objectives_from_json(os::parse(row.text("objectives"), "objectives"), "objectives");
-        out.best_trial_id = row.optional_text("best_trial_id");
-        out.frontier_ids = os::string_array(os::parse(row.text("frontier_ids"), "frontier_ids"), "frontier_ids");
-        out.recipe_path = row.optional_text("recipe_path");
-        out.created_at = row.real("created_at");
-        out.updated_at = row.real("updated_at");
+        int rc;
+        while ((rc = st.step()) == SQLITE_ROW) {
+          auto row = s.row(st);
+          StoredTrial t;
+          auto& r = t.result;
+          r.trial_id = row.text("trial_id");
+          where = "trial '" + r.trial_id + "'";
+          r.config.trial_id = row.text("config_trial_id");
+          r.config.params = os::parse_object(row.text("params"), "params");
+          r.config.reasoning = row.text("reasoning");
+          r.accuracy = row.real("accuracy");
+          r.mean_latency_seconds = row.real("mean_latency_seconds");
+          r.total_cost_usd = row.real("total_cost_usd");
+          r.total_energy_joules = row.real("total_energy_joules");
+          r.total_tokens = static_cast<std::uint64_t>(row.int64("total_tokens"));
+          r.samples_evaluated = static_cast<std::uint64_t>(row.int64("samples_evaluated"));
+          r.analysis = row.text("analysis");
+          r.failure_modes =
+              os::string_array(os::parse_json(row.text("failure_modes"), "failure_modes"), "failure_modes");
+          r.metrics = os::parse_object(row.text("metrics"), "metrics");
+          r.failed = row.int64("failed") != 0;
+          r.error = row.text("error");
+          t.feedback = os::parse_object(row.text("feedback"), "feedback");
+          t.proposal_kind = row.text("proposal_kind");
+          t.created_at = row.real("created_at");
+          t.updated_at = row.real("updated_at");
+          out.trials.push_back(std::move(t));
+        }
+        if (rc != SQLITE_DONE) return s.sqlite_error(rc, "cannot read the trials of run '" + run_id + "'");
+      } catch (os::Corrupt const& e) {
+        return Error{Errc::state_corrupt,
+                     "optimization store '" + s.path_text + "', run '" + run_id + "', " + where + ": " + e.what()};
       }
-      leash::detail::sqlite::Statement st;
-      BOOST_OUTCOME_TRY(s.prepare(
-          st,
-          "SELECT " +
-              os::select_list({"trial_id", "config_trial_id", "params", "reasoning", "accuracy",
-                               "mean_latency_seconds", "total_cost_usd", "total_energy_joules", "total_tokens",
-                               "samples_evaluated", "analysis", "failure_modes", "metrics", "failed", "error",
-                               "feedback", "proposal_kind", "created_at", "updated_at"}) +
-              " FROM optimization_trials WHERE run_id = :run_id ORDER BY id",
-          "cannot read trials"));
-      os::bind(st, ":run_id", run_id);
-      while ((rc = st.step()) == SQLITE_ROW) {
-        os::Row row(st);
-        StoredTrial t;
-        auto& r = t.result;
-        r.trial_id = row.text("trial_id");
-        where = "trial '" + r.trial_id + "'";
-        r.config.trial_id = row.text("config_trial_id");
-        r.config.params = os::parse_object(row.text("params"), "params");
-        r.config.reasoning = row.text("reasoning");
-        r.accuracy = row.real("accuracy");
-        r.mean_latency_seconds = row.real("mean_latency_seconds");
-        r.total_cost_usd = row.real("total_cost_usd");
-        r.total_energy_joules = row.real("total_energy_joules");
-        r.total_tokens = static_cast<std::uint64_t>(row.int64("total_tokens"));
-        r.samples_evaluated = static_cast<std::uint64_t>(row.int64("samples_evaluated"));
-        r.analysis = row.text("analysis");
-        r.failure_modes =
-            os::string_array(os::parse(row.text("failure_modes"), "failure_modes"), "failure_modes");
-        r.metrics = os::parse_object(row.text("metrics"), "metrics");
-        r.failed = row.int64("failed") != 0;
-        r.error = row.text("error");
-        t.feedback = os::parse_object(row.text("feedback"), "feedback");
-        t.proposal_kind = row.text("proposal_kind");
-        t.created_at = row.real("created_at");
-        t.updated_at = row.real("updated_at");
-        out.trials.push_back(std::move(t));
-      }
-      if (rc != SQLITE_DONE) return s.sqlite_error(rc, "cannot read the trials of run '" + run_id + "'");
-    } catch (os::Corrupt const& e) {
-      return Error{Errc::state_corrupt, "optimization store '" + s.path_text + "', run '" + run_id + "', " + where +
-                                            ": " + e.what()};
-    }
-    return std::optional<StoredRun>(std::move(out));
+      return std::optional<StoredRun>(std::move(out));
+    });
   });
 }
 
 inline result<std::vector<StoredRunSummary>> OptimizationStore::list_runs(std::size_t limit) {
   namespace os = detail::opt_store;
   auto& s = *state_;
-  return os::guarded(s, [&]() -> result<std::vector<StoredRunSummary>> {
+  return s.guarded([&]() -> result<std::vector<StoredRunSummary>> {
     leash::detail::sqlite::Statement st;
     BOOST_OUTCOME_TRY(s.prepare(
         st,
@@ -848,7 +645,7 @@ inline result<std::vector<StoredRunSummary>> OptimizationStore::list_runs(std::s
     std::vector<StoredRunSummary> out;
     int rc;
     while ((rc = st.step()) == SQLITE_ROW) {
-      os::Row row(st);
+      auto row = s.row(st);
       StoredRunSummary r;
       r.run_id = row.text("run_id");
       r.status = row.text("status");

@@ -3,33 +3,35 @@
 #ifndef LEASH_LEARN_SPEC_SEARCH_IMPL_STORE_HPP
 #define LEASH_LEARN_SPEC_SEARCH_IMPL_STORE_HPP
 
+#include <leash/store/detail/sqlite_tables.hpp>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <exception>
 #include <initializer_list>
 #include <limits>
-#include <mutex>
 #include <set>
-#include <stdexcept>
-#include <system_error>
 #include <utility>
 
 namespace leash::learn::spec_search {
 
 namespace detail::session_store {
 
-namespace sql = leash::detail::sqlite;
+// The SQLite plumbing (opening, transactions, rows and parameters by name,
+// JSON columns) is shared with optimize's OptimizationStore.
+namespace sqlt = leash::detail::sqlite_tables;
+using sqlt::Corrupt;
+using sqlt::non_finite;
+using sqlt::parse_json;
+using sqlt::parse_object;
+using sqlt::Row;
+using sqlt::select_list;
 
-/// One step of the tables' layout, applied in order to files whose recorded
+/// The tables' layout, step by step, applied in order to files whose recorded
 /// version is lower. A released step is never edited: the next one is added.
-struct Migration {
-  int version;
-  char const* sql;
-};
-
 // "trigger" is quoted: it is an SQL keyword that sqlite merely tolerates as a name.
-inline constexpr Migration migrations[] = {
+inline constexpr sqlt::Migration migrations[] = {
     {1, R"sql(
 CREATE TABLE learning_sessions (
   id                TEXT PRIMARY KEY NOT NULL,
@@ -73,106 +75,25 @@ CREATE INDEX edit_outcomes_by_status ON edit_outcomes (status);
 )sql"},
 };
 
-inline constexpr int latest = migrations[std::size(migrations) - 1].version;
-static_assert(latest == session_store_schema_version, "add a migration when session_store_schema_version grows");
+inline constexpr sqlt::Schema schema{.store = "session store",
+                                     .file_noun = "SQLite database",
+                                     .layout = "spec-search",
+                                     .version_table = "spec_search_schema",
+                                     .component = "spec_search",
+                                     .migrations = migrations};
+static_assert(schema.latest() == session_store_schema_version,
+              "add a migration when session_store_schema_version grows");
 
-inline constexpr char const* component = "spec_search";
+/// Binds by parameter name: bind(st, ":id", id); an empty optional is NULL.
+inline constexpr sqlt::Binder bind{schema.store};
 
-/// A stored value that does not read back; the reader names the session.
-struct Corrupt : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-/// "a.x AS x, a.y AS y": sqlite promises a result column's name only when
-/// the query gives it with AS.
-inline std::string columns(std::string_view alias, std::initializer_list<char const*> names) {
-  std::string out;
-  for (auto const* n : names) {
-    if (!out.empty()) out += ", ";
-    out.append(alias).append(".").append(n).append(" AS ").append(n);
-  }
-  return out;
-}
-
+/// The columns read_session and read_outcome read, for select_list.
 inline constexpr std::initializer_list<char const*> session_columns = {
     "id", "parent_session_id", "\"trigger\"", "trigger_metadata", "status", "autonomy_mode", "started_at",
     "ended_at", "diagnosis_path", "plan_path", "benchmark_before", "benchmark_after", "checkpoint_pre",
     "checkpoint_post", "teacher_cost_usd", "error"};
 inline constexpr std::initializer_list<char const*> outcome_columns = {
     "edit_id", "pillar", "risk_tier", "status", "benchmark_delta", "cluster_deltas", "error", "applied_at", "edit"};
-
-/// The current row of a statement, by column name.
-class Row {
- public:
-  explicit Row(sql::Statement& st) : st_(st) {}
-  int index(std::string_view name) const {
-    int const n = sqlite3_column_count(st_.get());
-    for (int i = 0; i < n; ++i)
-      if (name == sqlite3_column_name(st_.get(), i)) return i;
-    throw std::logic_error("session store: no result column '" + std::string(name) + "'");
-  }
-  std::string text(std::string_view name) const { return std::string(st_.text(index(name))); }
-  std::optional<std::string> optional_text(std::string_view name) const {
-    int i = index(name);
-    if (st_.is_null(i)) return std::nullopt;
-    return std::string(st_.text(i));
-  }
-  double real(std::string_view name) const { return st_.real(index(name)); }
-  std::optional<double> optional_real(std::string_view name) const {
-    int i = index(name);
-    if (st_.is_null(i)) return std::nullopt;
-    return st_.real(i);
-  }
-
- private:
-  sql::Statement& st_;
-};
-
-/// Binds parameter `name` (":id"); a name the SQL lacks is a bug here. Text
-/// is bound without a copy: it must outlive the step.
-inline int param(sql::Statement& st, char const* name) {
-  int i = sqlite3_bind_parameter_index(st.get(), name);
-  if (i == 0) throw std::logic_error(std::string("session store: no SQL parameter ") + name);
-  return i;
-}
-inline void bind(sql::Statement& st, char const* name, std::string_view v) { st.bind(param(st, name), v); }
-inline void bind(sql::Statement& st, char const* name, double v) { st.bind(param(st, name), v); }
-inline void bind(sql::Statement& st, char const* name, std::int64_t v) { st.bind(param(st, name), v); }
-inline void bind(sql::Statement& st, char const* name, std::optional<std::string> const& v) {
-  if (v) st.bind(param(st, name), std::string_view(*v));
-  else st.bind_null(param(st, name));
-}
-inline void bind(sql::Statement& st, char const* name, std::optional<double> const& v) {
-  if (v) st.bind(param(st, name), *v);
-  else st.bind_null(param(st, name));
-}
-
-/// Whether a JSON tree holds a NaN or an infinity, which Boost.JSON writes
-/// as tokens no JSON parser reads back.
-inline bool non_finite(json::value const& v) {
-  switch (v.kind()) {
-    case json::kind::double_: return !std::isfinite(v.get_double());
-    case json::kind::array:
-      return std::any_of(v.get_array().begin(), v.get_array().end(), [](auto const& x) { return non_finite(x); });
-    case json::kind::object:
-      return std::any_of(v.get_object().begin(), v.get_object().end(),
-                         [](auto const& kv) { return non_finite(kv.value()); });
-    default: return false;
-  }
-}
-
-inline json::value parse_json(std::string_view text, std::string const& what) {
-  std::error_code ec;
-  auto v = json::parse(text, ec);
-  if (ec) throw Corrupt(what + " is not JSON (" + ec.message() + ")");
-  return v;
-}
-
-inline json::object parse_object(std::string_view text, std::string const& what) {
-  auto v = parse_json(text, what);
-  if (!v.is_object()) throw Corrupt(what + " is not a JSON object");
-  return std::move(v.get_object());
-}
 
 inline std::optional<BenchmarkSnapshot> parse_snapshot(std::optional<std::string> const& text, std::string const& what) {
   if (!text) return std::nullopt;
@@ -285,51 +206,15 @@ inline std::optional<std::string> snapshot_text(std::optional<BenchmarkSnapshot>
   return json::serialize(to_json(*s));
 }
 
-inline double system_now() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
 }  // namespace detail::session_store
 
-struct SessionStore::State {
-  std::filesystem::path path;
-  std::string path_text;
-  SessionStoreOptions options;
-  leash::detail::sqlite::Database db;
-  std::mutex mutex;
+struct SessionStore::State : leash::detail::sqlite_tables::Tables {
+  State() : Tables(detail::session_store::schema) {}
 
-  double now() const { return options.clock ? options.clock() : detail::session_store::system_now(); }
-
-  Error sqlite_error(int rc, std::string_view doing) const {
-    std::string why = db.get() ? db.message() : std::string(sqlite3_errstr(rc));
-    if (leash::detail::sqlite::is_corruption(rc))
-      return Error{Errc::state_corrupt,
-                   "session store '" + path_text + "' is not a sound SQLite database (" + std::string(doing) + "): " + why};
-    return Error{Errc::store_failed, "session store '" + path_text + "': " + std::string(doing) + ": " + why};
-  }
   Error no_session(std::string_view id) const {
     return Error{Errc::run_not_found, "no learning session '" + std::string(id) + "' in '" + path_text + "'"};
   }
 
-  result<void> prepare(leash::detail::sqlite::Statement& st, std::string_view text, std::string_view doing) {
-    int rc = st.prepare(db, text);
-    if (rc != SQLITE_OK) return sqlite_error(rc, doing);
-    return success();
-  }
-  /// Steps a statement that returns no rows.
-  result<void> run(leash::detail::sqlite::Statement& st, std::string_view doing) {
-    int rc = st.step();
-    if (rc != SQLITE_DONE) return sqlite_error(rc, doing);
-    return success();
-  }
-  result<void> exec(char const* text, std::string_view doing) {
-    int rc = db.exec(text);
-    if (rc != SQLITE_OK) return sqlite_error(rc, doing);
-    return success();
-  }
-
-  /// The version recorded in spec_search_schema; 0 when the table or the row is absent.
-  result<int> schema_version();
   /// The status of session `id`, as stored; nullopt when there is none.
   result<std::optional<std::string>> session_status(std::string_view id);
   result<void> upsert_outcome(std::string_view session_id, EditOutcome const& o);
@@ -340,45 +225,6 @@ struct SessionStore::State {
   result<std::vector<LearningSession>> read_sessions(std::string_view where, Bind&& bind);
 };
 
-namespace detail::session_store {
-
-/// Runs `body` under the store's lock; an exception becomes Errc::store_failed.
-template <class Body>
-auto guarded(SessionStore::State& s, Body&& body) noexcept -> decltype(body()) {
-  try {
-    std::lock_guard lock(s.mutex);
-    return body();
-  } catch (std::exception const& e) {
-    return Error{Errc::store_failed, "session store '" + s.path_text + "': " + e.what()};
-  } catch (...) {
-    return Error{Errc::store_failed, "session store '" + s.path_text + "': unknown exception"};
-  }
-}
-
-/// `body` in a write transaction (BEGIN IMMEDIATE), committed when it succeeds.
-template <class Body>
-auto in_write(SessionStore::State& s, Body&& body) -> decltype(body()) {
-  leash::detail::sqlite::Transaction tx(s.db);
-  int rc = tx.begin_write();
-  if (rc != SQLITE_OK) return s.sqlite_error(rc, "cannot begin a write");
-  auto out = body();
-  if (!out) return out;
-  rc = tx.commit();
-  if (rc != SQLITE_OK) return s.sqlite_error(rc, "cannot commit");
-  return out;
-}
-
-/// `body` in a read transaction: one snapshot for several SELECTs.
-template <class Body>
-auto in_read(SessionStore::State& s, Body&& body) -> decltype(body()) {
-  leash::detail::sqlite::Transaction tx(s.db);
-  int rc = tx.begin_read();
-  if (rc != SQLITE_OK) return s.sqlite_error(rc, "cannot begin a read");
-  return body();  // nothing to commit: the transaction ends when tx does
-}
-
-}  // namespace detail::session_store
-
 // ---------------------------------------------------------------------------
 // Opening
 
@@ -387,83 +233,12 @@ inline SessionStore::~SessionStore() = default;
 
 inline std::filesystem::path const& SessionStore::path() const noexcept { return state_->path; }
 
-inline result<int> SessionStore::State::schema_version() {
-  namespace ss = detail::session_store;
-  leash::detail::sqlite::Statement st;
-  // Reading sqlite_master is the first read of the file: a file that is not a
-  // database fails here, as state_corrupt.
-  BOOST_OUTCOME_TRY(prepare(st,
-                            "SELECT COUNT(*) AS found FROM sqlite_master WHERE type = 'table' AND name = "
-                            "'spec_search_schema'",
-                            "cannot read the schema"));
-  int rc = st.step();
-  if (rc != SQLITE_ROW) return sqlite_error(rc, "cannot read the schema");
-  if (st.int64(0) == 0) return 0;
-  BOOST_OUTCOME_TRY(prepare(st, "SELECT version AS version FROM spec_search_schema WHERE component = :component",
-                            "cannot read the schema version"));
-  ss::bind(st, ":component", std::string_view(ss::component));
-  rc = st.step();
-  if (rc == SQLITE_DONE) return 0;
-  if (rc != SQLITE_ROW) return sqlite_error(rc, "cannot read the schema version");
-  return static_cast<int>(st.int64(0));
-}
-
 inline result<SessionStore> SessionStore::open(std::filesystem::path db, SessionStoreOptions options) {
-  namespace ss = detail::session_store;
+  namespace sqlt = leash::detail::sqlite_tables;
   try {
     auto s = std::make_unique<State>();
-    s->path = std::move(db);
-    s->path_text = s->path.string();
-    s->options = std::move(options);
-    if (s->path.has_parent_path()) {
-      std::error_code ec;
-      std::filesystem::create_directories(s->path.parent_path(), ec);
-      if (ec)
-        return Error{Errc::store_failed,
-                     "session store '" + s->path_text + "': cannot create its directory: " + ec.message()};
-    }
-    int rc = s->db.open(s->path_text);
-    if (rc != SQLITE_OK) return s->sqlite_error(rc, "cannot open");
-    rc = sqlite3_busy_timeout(s->db.get(), static_cast<int>(std::clamp<std::chrono::milliseconds::rep>(
-                                               s->options.busy_timeout.count(), 0, 1 << 30)));
-    if (rc != SQLITE_OK) return s->sqlite_error(rc, "cannot set the busy timeout");
-
-    auto too_new = [&](int version) {
-      return Error{Errc::state_version_unsupported,
-                   "session store '" + s->path_text + "' has spec-search schema version " + std::to_string(version) +
-                       "; this build of leash reads up to " + std::to_string(session_store_schema_version)};
-    };
-    // The version before anything is set: a newer file is left as it was.
-    BOOST_OUTCOME_TRY(int version, s->schema_version());
-    if (version > session_store_schema_version) return too_new(version);
-
-    // The journal mode belongs to the file: WAL, as the run store sets it.
-    BOOST_OUTCOME_TRY(s->exec("PRAGMA journal_mode=WAL", "cannot switch to WAL mode"));
-    BOOST_OUTCOME_TRY(s->exec("PRAGMA synchronous=NORMAL", "cannot set synchronous"));
-    // Per connection, and off by default in sqlite: without it the REFERENCES clauses are decoration.
-    BOOST_OUTCOME_TRY(s->exec("PRAGMA foreign_keys=ON", "cannot enable foreign keys"));
-    if (version == session_store_schema_version) return SessionStore(std::move(s));
-
-    BOOST_OUTCOME_TRY(ss::in_write(*s, [&]() -> result<void> {
-      // Another process may have migrated the file while this one waited for the lock.
-      BOOST_OUTCOME_TRY(version, s->schema_version());
-      if (version > session_store_schema_version) return too_new(version);
-      BOOST_OUTCOME_TRY(s->exec("CREATE TABLE IF NOT EXISTS spec_search_schema (component TEXT PRIMARY KEY NOT NULL, "
-                                "version INTEGER NOT NULL)",
-                                "cannot create spec_search_schema"));
-      for (auto const& m : ss::migrations) {
-        if (m.version <= version) continue;
-        BOOST_OUTCOME_TRY(s->exec(m.sql, "cannot apply migration " + std::to_string(m.version)));
-      }
-      leash::detail::sqlite::Statement st;
-      BOOST_OUTCOME_TRY(s->prepare(st,
-                                   "INSERT INTO spec_search_schema (component, version) VALUES (:component, "
-                                   ":version) ON CONFLICT (component) DO UPDATE SET version = excluded.version",
-                                   "cannot record the schema version"));
-      ss::bind(st, ":component", std::string_view(ss::component));
-      ss::bind(st, ":version", std::int64_t{session_store_schema_version});
-      return s->run(st, "cannot record the schema version");
-    }));
+    s->clock = std::move(options.clock);
+    BOOST_OUTCOME_TRY(sqlt::open(*s, std::move(db), options.busy_timeout));
     return SessionStore(std::move(s));
   } catch (std::exception const& e) {
     return Error{Errc::store_failed, "cannot open session store: " + std::string(e.what())};
@@ -521,12 +296,12 @@ inline result<void> SessionStore::State::upsert_outcome(std::string_view session
 inline result<void> SessionStore::save_session(LearningSession const& s) {
   namespace ss = detail::session_store;
   auto& state = *state_;
-  return ss::guarded(state, [&]() -> result<void> {
+  return state.guarded([&]() -> result<void> {
     BOOST_OUTCOME_TRY(ss::check_session(s));
     std::string const metadata = json::serialize(s.trigger.metadata);
     auto const before = ss::snapshot_text(s.benchmark_before);
     auto const after = ss::snapshot_text(s.benchmark_after);
-    return ss::in_write(state, [&]() -> result<void> {
+    return state.in_write([&]() -> result<void> {
       if (s.parent_session_id && *s.parent_session_id != s.id) {
         BOOST_OUTCOME_TRY(auto parent, state.session_status(*s.parent_session_id));
         if (!parent)
@@ -585,9 +360,9 @@ inline result<void> SessionStore::save_session(LearningSession const& s) {
 inline result<void> SessionStore::save_outcome(std::string_view session_id, EditOutcome const& o) {
   namespace ss = detail::session_store;
   auto& s = *state_;
-  return ss::guarded(s, [&]() -> result<void> {
+  return s.guarded([&]() -> result<void> {
     BOOST_OUTCOME_TRY(ss::check_outcome(session_id, o));
-    return ss::in_write(s, [&]() -> result<void> {
+    return s.in_write([&]() -> result<void> {
       BOOST_OUTCOME_TRY(auto status, s.session_status(session_id));
       if (!status) return s.no_session(session_id);
       return s.upsert_outcome(session_id, o);
@@ -599,8 +374,8 @@ inline result<void> SessionStore::resolve_review(std::string_view session_id, st
                                                  bool approved, std::string note) {
   namespace ss = detail::session_store;
   auto& s = *state_;
-  return ss::guarded(s, [&]() -> result<void> {
-    return ss::in_write(s, [&]() -> result<void> {
+  return s.guarded([&]() -> result<void> {
+    return s.in_write([&]() -> result<void> {
       BOOST_OUTCOME_TRY(auto session_status, s.session_status(session_id));
       if (!session_status) return s.no_session(session_id);
       std::string const at = "edit '" + std::string(edit_id) + "' of session '" + std::string(session_id) + "'";
@@ -661,13 +436,13 @@ inline result<std::vector<EditOutcome>> SessionStore::State::outcomes_of(std::st
   namespace ss = detail::session_store;
   leash::detail::sqlite::Statement st;
   BOOST_OUTCOME_TRY(prepare(st,
-                            "SELECT " + ss::columns("o", ss::outcome_columns) +
+                            "SELECT " + ss::select_list("o", ss::outcome_columns) +
                                 " FROM edit_outcomes o WHERE o.session_id = :id ORDER BY o.id",
                             "cannot read edit outcomes"));
   ss::bind(st, ":id", std::string_view(session_id));
   std::vector<EditOutcome> out;
   int rc;
-  while ((rc = st.step()) == SQLITE_ROW) out.push_back(ss::read_outcome(ss::Row(st)));
+  while ((rc = st.step()) == SQLITE_ROW) out.push_back(ss::read_outcome(row(st)));
   if (rc != SQLITE_DONE) return sqlite_error(rc, "cannot read the outcomes of session '" + session_id + "'");
   return out;
 }
@@ -679,13 +454,13 @@ result<std::vector<LearningSession>> SessionStore::State::read_sessions(std::str
   std::string current = "?";
   try {
     leash::detail::sqlite::Statement st;
-    BOOST_OUTCOME_TRY(prepare(st, "SELECT " + ss::columns("s", ss::session_columns) + " FROM learning_sessions s " +
+    BOOST_OUTCOME_TRY(prepare(st, "SELECT " + ss::select_list("s", ss::session_columns) + " FROM learning_sessions s " +
                                       std::string(where),
                               "cannot read sessions"));
     bind(st);
     int rc;
     while ((rc = st.step()) == SQLITE_ROW) {
-      ss::Row row(st);
+      auto const row = this->row(st);
       current = row.text("id");
       out.push_back(ss::read_session(row));
     }
@@ -704,8 +479,8 @@ result<std::vector<LearningSession>> SessionStore::State::read_sessions(std::str
 inline result<std::optional<LearningSession>> SessionStore::get_session(std::string_view id) {
   namespace ss = detail::session_store;
   auto& s = *state_;
-  return ss::guarded(s, [&]() -> result<std::optional<LearningSession>> {
-    return ss::in_read(s, [&]() -> result<std::optional<LearningSession>> {
+  return s.guarded([&]() -> result<std::optional<LearningSession>> {
+    return s.in_read([&]() -> result<std::optional<LearningSession>> {
       BOOST_OUTCOME_TRY(auto found, s.read_sessions("WHERE s.id = :id", [&](auto& st) { ss::bind(st, ":id", id); }));
       if (found.empty()) return std::optional<LearningSession>();
       return std::optional<LearningSession>(std::move(found.front()));
@@ -717,8 +492,8 @@ inline result<std::vector<LearningSession>> SessionStore::list_sessions(std::opt
                                                                          std::size_t limit) {
   namespace ss = detail::session_store;
   auto& s = *state_;
-  return ss::guarded(s, [&]() -> result<std::vector<LearningSession>> {
-    return ss::in_read(s, [&]() -> result<std::vector<LearningSession>> {
+  return s.guarded([&]() -> result<std::vector<LearningSession>> {
+    return s.in_read([&]() -> result<std::vector<LearningSession>> {
       return s.read_sessions(
           std::string(status ? "WHERE s.status = :status " : "") + "ORDER BY s.started_at DESC, s.id ASC LIMIT :limit",
           [&](auto& st) {
@@ -734,10 +509,10 @@ inline result<std::vector<LearningSession>> SessionStore::list_sessions(std::opt
 inline result<std::vector<SessionStore::PendingReview>> SessionStore::pending_reviews() {
   namespace ss = detail::session_store;
   auto& s = *state_;
-  return ss::guarded(s, [&]() -> result<std::vector<PendingReview>> {
+  return s.guarded([&]() -> result<std::vector<PendingReview>> {
     leash::detail::sqlite::Statement st;
     BOOST_OUTCOME_TRY(s.prepare(st,
-                                "SELECT o.session_id AS session_id, " + ss::columns("o", ss::outcome_columns) +
+                                "SELECT o.session_id AS session_id, " + ss::select_list("o", ss::outcome_columns) +
                                     " FROM edit_outcomes o JOIN learning_sessions s ON s.id = o.session_id "
                                     "WHERE o.status = :pending ORDER BY s.started_at ASC, s.id ASC, o.id ASC",
                                 "cannot read the review queue"));
@@ -747,7 +522,7 @@ inline result<std::vector<SessionStore::PendingReview>> SessionStore::pending_re
     try {
       int rc;
       while ((rc = st.step()) == SQLITE_ROW) {
-        ss::Row row(st);
+        auto const row = s.row(st);
         current = row.text("session_id");
         out.push_back(PendingReview{current, ss::read_outcome(row)});
       }
