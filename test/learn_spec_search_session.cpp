@@ -18,7 +18,10 @@
 #include "support.hpp"
 #include "temp_dir.hpp"
 
+#include <cmath>
 #include <deque>
+#include <limits>
+#include <stdexcept>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -216,10 +219,11 @@ BOOST_AUTO_TEST_CASE(a_helpful_edit_is_kept_and_a_harmful_one_is_rolled_back_on_
   BOOST_TEST(s.checkpoint_post.value() == ss::ConfigHome(f.home).fingerprint());
   BOOST_TEST(s.checkpoint_post.value() != s.checkpoint_pre);
 
-  // Every call is charged: four teacher-loop calls and one planning call at
-  // $1 + $2 per million tokens; the student runs and scoring cost nothing
-  // (the offline planner has no price).
-  BOOST_TEST(s.teacher_cost_usd > 0.0);
+  // Every call is charged once: three teacher-loop calls (1000 in, 50 / 50 /
+  // 200 out) and the planning call (1000 in, 200 out) at $1 in and $2 out per
+  // million tokens; the student runs and scoring cost nothing (the offline
+  // planner has no price).
+  BOOST_TEST(s.teacher_cost_usd == 0.0011 + 0.0011 + 0.0014 + 0.0014, boost::test_tools::tolerance(1e-12));
 
   // The files of the session, and the store.
   auto dir = f.dir.path() / "sessions" / s.id;
@@ -280,15 +284,28 @@ BOOST_AUTO_TEST_CASE(no_clusters_after_the_fallback_fails_the_session_and_keeps_
   BOOST_REQUIRE(ran.has_value());
   BOOST_TEST((ran.value().status == ss::SessionStatus::failed));
   BOOST_TEST(ran.value().error.value() == "diagnosis produced no actionable clusters");
-  BOOST_TEST(ran.value().teacher_cost_usd > 0.0);  // the teacher's call and the fallback were charged
+  // The teacher's answer and the fallback call, 1000 in and 200 out each.
+  BOOST_TEST(ran.value().teacher_cost_usd == 2 * 0.0014, boost::test_tools::tolerance(1e-12));
 }
 
 /// Scores handed out in order: the gate's baseline must move with each
 /// accepted edit.
+/// NaN: the scorer fails; -1: it throws.
 struct ScriptedScorer {
   std::shared_ptr<std::deque<double>> scores;
+  double cost_usd = 0.0;
   boost::asio::awaitable<leash::result<ss::BenchmarkSnapshot>> score(ss::ScoreRequest const&) {
     ss::BenchmarkSnapshot s;
+    s.cost_usd = cost_usd;
+    double next = scores->front();
+    if (std::isnan(next)) {
+      scores->pop_front();
+      co_return leash::Error{Errc::tool_failed, "the benchmark server is down"};
+    }
+    if (next == -1.0) {
+      scores->pop_front();
+      throw std::runtime_error("scorer bug");
+    }
     s.overall_score = scores->front();
     s.cluster_scores["all"] = s.overall_score;
     scores->pop_front();
@@ -326,6 +343,69 @@ BOOST_AUTO_TEST_CASE(the_gate_compares_with_the_last_accepted_state_not_the_star
   BOOST_TEST(scores->empty());  // no extra scoring: the after-score is the last accepted one
 }
 
+constexpr char const* one_param = R"({"edits": [
+  {"id": "temperature", "op": "set_agent_param", "payload": {"agent": "calc", "param": "temperature", "value": 0.9}}
+]})";
+
+/// One edit measured by a scorer that gives `after`; the edit must be undone.
+void edit_is_undone_when_measuring_gives(double after, std::string const& says) {
+  Fixture f;
+  auto scores = std::make_shared<std::deque<double>>(std::deque<double>{0.5, after});
+  CalcStudent student{f.home, leash::AnyStore{}};
+  ss::SpecSearchSession session(leash::llm::AnyTransport(teacher({reply(clusters_reply), reply(one_param)})),
+                                learn::TraceStore(f.store), ss::ConfigHome(f.home), student, benchmark(),
+                                ScriptedScorer{scores}, f.options());
+  session.set_session_store(f.sessions);
+  auto before = read(f.home / "calc.toml");
+  auto ran = run_sync(session.run_session(ss::Trigger::on_demand()));
+  BOOST_REQUIRE_MESSAGE(ran.has_value(), (ran.has_error() ? ran.error().what() : ""));
+  auto const& s = ran.value();
+  BOOST_TEST((s.status == ss::SessionStatus::completed));
+  BOOST_REQUIRE(s.edit_outcomes.size() == 1u);
+  BOOST_TEST((s.edit_outcomes[0].status == ss::OutcomeStatus::rejected_by_gate));
+  BOOST_TEST(s.edit_outcomes[0].error.value().find(says) != std::string::npos, s.edit_outcomes[0].error.value());
+  BOOST_TEST(read(f.home / "calc.toml") == before);
+  BOOST_TEST(s.checkpoint_post.value() == s.checkpoint_pre);
+  auto stored = f.sessions->get_session(s.id).value();  // saved: the store accepts what the session holds
+  BOOST_TEST(stored.value().edit_outcomes.size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(an_edit_that_cannot_be_measured_is_undone) {
+  edit_is_undone_when_measuring_gives(std::numeric_limits<double>::quiet_NaN(), "the benchmark server is down");
+}
+
+BOOST_AUTO_TEST_CASE(an_edit_whose_measurement_throws_is_undone) {
+  edit_is_undone_when_measuring_gives(-1.0, "measuring it threw: scorer bug");
+}
+
+BOOST_AUTO_TEST_CASE(an_edit_scored_outside_the_unit_interval_is_undone) {
+  edit_is_undone_when_measuring_gives(85.0, "scores must be in [0, 1]");
+}
+
+BOOST_AUTO_TEST_CASE(an_edit_the_budget_cannot_measure_is_skipped_untouched) {
+  Fixture f;
+  auto o = f.options();
+  o.max_cost_usd = 0.5;
+  // The baseline costs $0.30: $0.20 (minus the teacher's few tenths of a
+  // cent) is left, less than a second measurement would cost.
+  auto scores = std::make_shared<std::deque<double>>(std::deque<double>{0.5, 0.9});
+  CalcStudent student{f.home, leash::AnyStore{}};
+  ss::SpecSearchSession session(leash::llm::AnyTransport(teacher({reply(clusters_reply), reply(one_param)})),
+                                learn::TraceStore(f.store), ss::ConfigHome(f.home), student, benchmark(),
+                                ScriptedScorer{scores, 0.30}, o);
+  auto before = read(f.home / "calc.toml");
+  auto ran = run_sync(session.run_session(ss::Trigger::on_demand()));
+  BOOST_REQUIRE(ran.has_value());
+  auto const& s = ran.value();
+  BOOST_REQUIRE(s.edit_outcomes.size() == 1u);
+  BOOST_TEST((s.edit_outcomes[0].status == ss::OutcomeStatus::skipped));
+  BOOST_TEST(s.edit_outcomes[0].error.value().find("not enough budget left to measure it") != std::string::npos,
+             s.edit_outcomes[0].error.value());
+  BOOST_TEST(read(f.home / "calc.toml") == before);
+  BOOST_TEST(scores->size() == 1u);  // the edit was never scored
+  BOOST_TEST(s.teacher_cost_usd < 0.5);
+}
+
 BOOST_AUTO_TEST_CASE(manual_autonomy_applies_nothing) {
   Fixture f;
   auto t = teacher({reply(clusters_reply), reply(plan_reply)});
@@ -351,6 +431,7 @@ BOOST_AUTO_TEST_CASE(a_session_loop_runs_sessions_until_they_stagnate) {
   CalcStudent student{f.home, leash::AnyStore{}};
   ss::SpecSearchSession session(leash::llm::AnyTransport(t), learn::TraceStore(f.store), ss::ConfigHome(f.home),
                                 student, benchmark(), ss::DatasetScorer(benchmark(), student), f.options());
+  session.set_session_store(f.sessions);
   using Stops = learn::StopList<learn::SessionFailed, learn::Stagnation<2>, learn::CostBudget>;
   learn::SessionLoop<decltype(session), Stops> loop(std::move(session));
   auto r = loop.run();
@@ -363,7 +444,12 @@ BOOST_AUTO_TEST_CASE(a_session_loop_runs_sessions_until_they_stagnate) {
   BOOST_TEST(!sessions[0].parent_session_id.has_value());
   BOOST_TEST(sessions[1].parent_session_id.value() == sessions[0].id);
   BOOST_TEST(sessions[2].parent_session_id.value() == sessions[1].id);
-  BOOST_TEST(r.value().total_cost_usd > 0.0);
+  // Three sessions, each a teacher answer and a planning call (1000 in, 200 out).
+  BOOST_TEST(r.value().total_cost_usd == 3 * 2 * 0.0014, boost::test_tools::tolerance(1e-12));
+  auto stored = f.sessions->list_sessions();
+  BOOST_REQUIRE(stored.has_value());
+  BOOST_TEST(stored.value().size() == 3u);
+  BOOST_TEST(f.sessions->get_session(sessions[2].id).value().value().parent_session_id.value() == sessions[1].id);
 }
 
 #if defined(LEASH_LEARN_PATH) && defined(LEASH_CLI_PATH)

@@ -851,6 +851,23 @@ BOOST_AUTO_TEST_CASE(a_teacher_without_a_store_runs_in_memory) {
   BOOST_TEST(run_sync(learn::TraceStore(f.store).count(all)).value() == 6u);  // the fixture's runs only
 }
 
+BOOST_AUTO_TEST_CASE(the_teacher_stops_when_its_calls_and_the_student_runs_reach_the_ceiling) {
+  Fixture f;
+  f.context->max_cost_usd = 1.0;
+  ss::TeacherSpending policy{f.context};
+  leash::State s;
+  s.metrics.cost_usd = 0.4;
+  f.context->student_cost_usd = 0.5;
+  BOOST_TEST((policy.before_iteration(s).kind == leash::DecisionKind::proceed));
+  f.context->student_cost_usd = 0.6;  // 0.4 + 0.6 = the ceiling
+  auto stop = policy.before_iteration(s);
+  BOOST_TEST((stop.kind == leash::DecisionKind::stop));
+  BOOST_TEST((stop.status.value() == leash::Status::budget_exhausted));
+  BOOST_TEST(stop.reason.find("$1.00") != std::string::npos, stop.reason);
+  json::object args;
+  BOOST_TEST((policy.before_action(s, leash::ActionView{"run_student_on_task", args}).kind == leash::DecisionKind::stop));
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace test_learn_spec_search_teacher

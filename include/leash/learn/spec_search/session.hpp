@@ -15,7 +15,10 @@
 //
 // A session (reference/openjarvis-learning.md §2.14):
 //  1. fewer than min_traces traces → `failed`, "Not enough traces yet: …";
-//  2. the baseline snapshot (seed = stable_seed(session id));
+//  2. the baseline snapshot, on the subsample drawn from
+//     stable_seed(benchmark_version): the same tasks in every session, so
+//     the scores of successive sessions compare (the reference drew a new
+//     subsample per session, from a per-process hash);
 //  3. `diagnosing`: the teacher (teacher.hpp) reads traces and runs the
 //     student, and answers with failure clusters; none → one tool-less call
 //     over its answer; still none → `failed`;
@@ -31,8 +34,11 @@
 // Better than the reference: a rejected edit is really undone (§4 item 1);
 // the gate's baseline moves with each accepted edit (§4 item 2); every call
 // the session makes — teacher, fallback, planning, scoring, student runs — is
-// charged, and a failure keeps what was spent (§4 item 3); the subsample seed
-// is a stable hash (§4 item 4); a patch that does not apply is rejected, not
+// charged, a failure keeps what was spent, and the teacher's student runs
+// and each measurement are held to the session's ceiling (§4 item 3); the
+// subsample seed is a stable hash (§4 item 4); an exception or an unreadable
+// score while an edit is on disk undoes the edit; the session is saved after
+// every decision; a patch that does not apply is rejected, not
 // turned into a prompt made of diff text (§4 item 5); outcomes are saved.
 // The git checkpoints become fingerprints of the config files (checkpoint_pre
 // / checkpoint_post): the files themselves are restored from snapshots.
@@ -94,7 +100,12 @@ struct SpecSearchOptions {
   std::string benchmark_version = "personal_v1";
   std::size_t subsample_size = 50;
   BenchmarkGate gate;  ///< max_regression 0.05, min_improvement 0
+  /// How edits are applied. When `available_tools` is unset it is taken from
+  /// `student_tools`, so an edit cannot enable a tool the program lacks.
   ApplyOptions apply;
+  /// Only these ops are applied or queued; others are `skipped`. Empty: all
+  /// (the reference). Set it to the ops whose files your program reads.
+  std::optional<std::vector<EditOp>> allowed_ops;
   /// Sessions' files go to <sessions_dir>/<session id>/: diagnosis.md,
   /// plan.json, session.json, teacher_traces/{diagnose,plan}.jsonl. Empty: none.
   std::filesystem::path sessions_dir;
@@ -132,10 +143,13 @@ class SpecSearchSession {
 
   /// Runs one session. A session that fails (too few traces, no clusters, a
   /// teacher error, an exception) is a LearningSession with status `failed`
-  /// and its error, and keeps what it spent; an error result is returned only
-  /// for invalid options (Errc::invalid_config) or when a rejected edit could
-  /// not be undone (the config files are then not what the store says:
-  /// Errc::store_failed, naming the file).
+  /// and its error, and keeps what it spent. An error result is returned
+  /// for invalid options (the gate's thresholds: Errc::invalid_input;
+  /// max_cost_usd: Errc::invalid_config), when a rejected edit could not be
+  /// undone (the config files are then not what the store says:
+  /// Errc::store_failed, naming the file), and when the session store or
+  /// session.json could not be written (the session ran; its record is in
+  /// sessions() and, when the store failed, in session.json).
   boost::asio::awaitable<result<LearningSession>> run_session(Trigger trigger, SessionBudget budget = {});
 
   /// The Session requirement: an on-demand session under `budget`.
@@ -166,6 +180,7 @@ class SpecSearchSession {
   SpecSearchOptions options_;
   std::shared_ptr<SessionStore> store_;
   std::vector<LearningSession> sessions_;
+  std::optional<std::string> last_recorded_;
   std::mt19937_64 rng_{std::random_device{}()};
 };
 

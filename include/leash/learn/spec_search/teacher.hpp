@@ -48,6 +48,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <limits>
 #include <map>
 #include <memory>
 #include <optional>
@@ -72,6 +73,9 @@ struct TeacherContext {
   std::function<boost::asio::awaitable<result<Answer>>(EvalSample const&)> run_student;
   /// What the student's runs cost so far (added by run_student_on_task).
   double student_cost_usd = 0.0;
+  /// The ceiling of the teacher's calls and the student runs together, USD
+  /// (run_teacher sets it from TeacherOptions::max_cost_usd).
+  double max_cost_usd = std::numeric_limits<double>::infinity();
   std::uint64_t student_tokens = 0;
   std::uint64_t student_runs = 0;
 };
@@ -234,7 +238,18 @@ struct TeacherAnswered {
   bool operator()(State const& s) const;
 };
 
-using TeacherLoop = Loop<AnyPlanner, TeacherTools, DefaultPolicies, ExitList<Success<TeacherAnswered>>, AnyStore>;
+/// Stops the teacher (BUDGET_EXHAUSTED) before an iteration or a tool call
+/// once its own calls and the student runs it asked for together reach the
+/// context's max_cost_usd: the loop's cost limit sees only the teacher's calls.
+struct TeacherSpending {
+  static constexpr std::string_view name = "teacher_spending";
+  std::shared_ptr<TeacherContext> context;
+  Decision before_iteration(State const& s) const;
+  Decision before_action(State const& s, ActionView const& a) const;
+};
+
+using TeacherPolicies = PolicyList<NoProgress<3>, TeacherSpending>;
+using TeacherLoop = Loop<AnyPlanner, TeacherTools, TeacherPolicies, ExitList<Success<TeacherAnswered>>, AnyStore>;
 
 /// How the teacher runs.
 struct TeacherOptions {

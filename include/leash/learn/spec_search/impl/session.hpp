@@ -30,6 +30,12 @@ inline double now_seconds() {
 
 inline double usd(std::optional<double> v) { return v && std::isfinite(*v) && *v > 0 ? *v : 0.0; }
 
+inline std::string number_text(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
+
 /// One JSON line appended to a session's teacher log; a log that cannot be
 /// written never fails the session (the store keeps the record).
 inline void append_line(std::filesystem::path const& file, json::object const& line) {
@@ -51,6 +57,8 @@ struct SpecSearchSession<Student_, Scorer_>::Run {
   LearningPlan plan;
   std::optional<BenchmarkSnapshot> baseline;  ///< the score of the last accepted state
   double spent = 0.0;
+  double last_measure_cost = 0.0;             ///< what the last scoring cost: the estimate of the next
+  std::optional<Error> store_error;           ///< the first save that failed (later saves are not tried)
 
   void charge(double usd) {
     if (usd > 0) {
@@ -83,13 +91,17 @@ SpecSearchSession<Student_, Scorer_>::SpecSearchSession(llm::AnyTransport teache
 template <class Student_, class Scorer_>
 result<void> SpecSearchSession<Student_, Scorer_>::save(Run& run, bool write_session_file) {
   run.session.teacher_cost_usd = run.spent;
-  if (store_)
-    if (auto saved = store_->save_session(run.session); !saved) return saved.error();
+  // Saved after every decision, so a crash loses at most the edit in flight.
+  // A store that fails once is not asked again; session.json is still
+  // written, so the session's record survives on disk.
+  if (store_ && !run.store_error)
+    if (auto saved = store_->save_session(run.session); !saved) run.store_error = saved.error();
   if (write_session_file && !run.dir.empty()) {
     auto text = json::serialize(to_json(run.session));
     if (auto ec = leash::detail::file_io::replace_atomically(run.file("session.json"), text + "\n", 0644))
       return Error{Errc::store_failed, "cannot write " + run.file("session.json").string() + ": " + ec.message()};
   }
+  if (run.store_error) return *run.store_error;
   return leash::success();
 }
 
@@ -105,16 +117,42 @@ boost::asio::awaitable<result<std::optional<BenchmarkSnapshot>>> SpecSearchSessi
     request.seed = run.seed;
     auto scored = co_await scorer_.score(request);
     if (!scored) co_return scored.error();
-    run.charge(scored.value().cost_usd);
-    co_return std::optional<BenchmarkSnapshot>(std::move(scored).value());
+    auto& snap = scored.value();
+    double cost = detail::usd(snap.cost_usd);
+    run.charge(cost);
+    run.last_measure_cost = cost;
+    // A score the gate cannot compare (a percentage, NaN) must not decide an
+    // edit, nor reach the store, which refuses it.
+    auto bad = [](double v) { return !std::isfinite(v) || v < 0.0 || v > 1.0; };
+    if (bad(snap.overall_score))
+      co_return Error{Errc::invalid_input, "the scorer gave an overall score of " + detail::number_text(snap.overall_score) +
+                                               "; scores must be in [0, 1]"};
+    for (auto const& [cluster, v] : snap.cluster_scores)
+      if (bad(v))
+        co_return Error{Errc::invalid_input, "the scorer gave cluster '" + cluster + "' a score of " +
+                                                 detail::number_text(v) + "; scores must be in [0, 1]"};
+    co_return std::optional<BenchmarkSnapshot>(std::move(snap));
   }
 }
 
 template <class Student_, class Scorer_>
 boost::asio::awaitable<result<std::string>> SpecSearchSession<Student_, Scorer_>::call_teacher(
     Run& run, std::string system, std::string user, std::uint64_t max_tokens, std::string_view log_name) {
-  if (run.left(options_.max_cost_usd) <= 0)
+  double left = run.left(options_.max_cost_usd);
+  if (left <= 0)
     co_return Error{Errc::budget_exhausted, "the session's budget is spent; no " + std::string(log_name) + " call"};
+  // With a known price, ask for no more output than the money left buys
+  // after the input (estimated at 4 characters a token).
+  auto price = options_.pricing.models.find(teacher_.model_id());
+  if (price != options_.pricing.models.end() && price->second.output_per_million > 0) {
+    double in_tokens = static_cast<double>(system.size() + user.size()) / 4.0;
+    double after_input = left - in_tokens * price->second.input_per_million / 1e6;
+    double affordable = after_input > 0 ? after_input * 1e6 / price->second.output_per_million : 0.0;
+    if (affordable < 1.0)
+      co_return Error{Errc::budget_exhausted, "the session's budget (" + format_usd(left) + " left) cannot pay for the " +
+                                                  std::string(log_name) + " call"};
+    if (affordable < static_cast<double>(max_tokens)) max_tokens = static_cast<std::uint64_t>(affordable);
+  }
   llm::CompletionRequest request;
   request.messages.push_back(llm::ChatMessage{"system", std::move(system), {}, {}});
   request.messages.push_back(llm::ChatMessage{"user", std::move(user), {}, {}});
@@ -182,6 +220,10 @@ boost::asio::awaitable<result<void>> SpecSearchSession<Student_, Scorer_>::diagn
     s.diagnosis_path = run.file("diagnosis.md").string();
   }
 
+  if (diagnosis.status != Status::success)
+    co_return Error{diagnosis.status == Status::budget_exhausted ? Errc::budget_exhausted : Errc::planner_failed,
+                    "the teacher stopped before answering (" + std::string(to_string(diagnosis.status)) + ": " +
+                        diagnosis.reason + ")"};
   auto clusters = parse_clusters(diagnosis.text);
   if (!clusters) {
     // One tool-less call to turn the teacher's notes into clusters (charged,
@@ -191,8 +233,9 @@ boost::asio::awaitable<result<void>> SpecSearchSession<Student_, Scorer_>::diagn
         run, std::string(diagnosis_instructions),
         "Here are notes from a diagnosis of the student's failures. Answer only with the failure clusters as a "
         "```json array.\n\n" + notes,
-        options_.planning_max_tokens, "diagnose");
-    if (retried) clusters = parse_clusters(retried.value());
+        options_.planning_max_tokens, "fallback");
+    if (!retried) co_return retried.error();
+    clusters = parse_clusters(retried.value());
     if (!clusters) co_return Error{Errc::llm_bad_response, "diagnosis produced no actionable clusters"};
   }
   run.plan.session_id = s.id;
@@ -232,6 +275,11 @@ template <class Student_, class Scorer_>
 boost::asio::awaitable<result<void>> SpecSearchSession<Student_, Scorer_>::execute(Run& run) {
   auto& s = run.session;
   s.status = SessionStatus::executing;
+  ApplyOptions apply = options_.apply;
+  if (!apply.available_tools && !options_.student_tools.empty()) {
+    apply.available_tools.emplace();
+    for (auto const& [name, text] : options_.student_tools) apply.available_tools->push_back(name);
+  }
   for (auto const& edit : run.plan.edits) {
     EditOutcome out;
     out.edit = edit;
@@ -239,7 +287,13 @@ boost::asio::awaitable<result<void>> SpecSearchSession<Student_, Scorer_>::execu
       out.status = st;
       out.error = std::move(why);
       s.edit_outcomes.push_back(out);
+      (void)save(run, false);  // a failing store is reported once, at the end
     };
+    if (options_.allowed_ops && std::find(options_.allowed_ops->begin(), options_.allowed_ops->end(), edit.op) ==
+                                    options_.allowed_ops->end()) {
+      decided(OutcomeStatus::skipped, "op " + std::string(to_string(edit.op)) + " is not enabled (allowed_ops)");
+      continue;
+    }
     if (s.autonomy_mode == AutonomyMode::manual) {
       decided(OutcomeStatus::pending_review);
       continue;
@@ -258,12 +312,15 @@ boost::asio::awaitable<result<void>> SpecSearchSession<Student_, Scorer_>::execu
       continue;
     }
     if constexpr (!std::is_same_v<Scorer_, NoScorer>) {
-      if (run.left(options_.max_cost_usd) <= 0) {
-        decided(OutcomeStatus::skipped, "the session's budget is spent; not measured");
+      // Measuring an edit costs about what the last measurement did.
+      double left = run.left(options_.max_cost_usd);
+      if (left <= 0 || left < run.last_measure_cost) {
+        decided(OutcomeStatus::skipped, "not enough budget left to measure it (" + format_usd(left) + " left, a " +
+                                            "measurement costs about " + format_usd(run.last_measure_cost) + ")");
         continue;
       }
     }
-    auto applied = apply_edit(home_, edit, options_.apply);
+    auto applied = apply_edit(home_, edit, apply);
     if (!applied) {
       decided(OutcomeStatus::rejected_by_gate, applied.error().what());
       continue;
@@ -273,27 +330,38 @@ boost::asio::awaitable<result<void>> SpecSearchSession<Student_, Scorer_>::execu
       out.applied_at = detail::now_seconds();
       decided(OutcomeStatus::applied);
     } else {
-      auto after = co_await measure(run);
-      if (!after) {
-        if (auto undone = rollback(applied.value()); !undone)
-          co_return Error{Errc::store_failed, "edit '" + edit.id + "' could not be measured (" + after.error().what() +
-                                                  ") and could not be undone: " + undone.error().what()};
-        decided(OutcomeStatus::rejected_by_gate, "could not be measured: " + after.error().what());
+      // From here the edit is on disk: whatever happens, it is either
+      // accepted or undone before the next step.
+      std::optional<GateResult> verdict;
+      std::string failure;
+      try {
+        auto after = co_await measure(run);
+        if (after)
+          verdict = options_.gate.judge(*run.baseline, std::move(*after.value()));
+        else
+          failure = "could not be measured: " + after.error().what();
+      } catch (std::exception const& e) {
+        failure = std::string("measuring it threw: ") + e.what();
+      } catch (...) {
+        failure = "measuring it threw an exception that is not a std::exception";
+      }
+      if (verdict && verdict->accepted) {
+        out.benchmark_delta = verdict->delta;
+        out.cluster_deltas = verdict->cluster_deltas;
+        out.applied_at = detail::now_seconds();
+        run.baseline = verdict->snapshot;  // the next edit must beat this state, not the session's start
+        decided(OutcomeStatus::applied);
         continue;
       }
-      auto verdict = options_.gate.judge(*run.baseline, std::move(*after.value()));
-      out.benchmark_delta = verdict.delta;
-      out.cluster_deltas = verdict.cluster_deltas;
-      if (verdict.accepted) {
-        out.applied_at = detail::now_seconds();
-        run.baseline = verdict.snapshot;  // the next edit must beat this state, not the session's start
-        decided(OutcomeStatus::applied);
-      } else {
-        if (auto undone = rollback(applied.value()); !undone)
-          co_return Error{Errc::store_failed, "edit '" + edit.id + "' was rejected (" + verdict.reason +
-                                                  ") but could not be undone: " + undone.error().what()};
-        decided(OutcomeStatus::rejected_by_gate, verdict.reason);
+      if (verdict) {
+        out.benchmark_delta = verdict->delta;
+        out.cluster_deltas = verdict->cluster_deltas;
+        failure = verdict->reason;
       }
+      if (auto undone = rollback(applied.value()); !undone)
+        co_return Error{Errc::store_failed, "edit '" + edit.id + "' was rejected (" + failure +
+                                                ") but could not be undone: " + undone.error().what()};
+      decided(OutcomeStatus::rejected_by_gate, failure);
     }
   }
   co_return leash::success();
@@ -310,12 +378,12 @@ boost::asio::awaitable<result<LearningSession>> SpecSearchSession<Student_, Scor
   auto& s = run.session;
   s.started_at = detail::now_seconds();
   s.id = make_session_id(s.started_at, rng_);
-  if (!sessions_.empty()) s.parent_session_id = sessions_.back().id;
+  if (last_recorded_) s.parent_session_id = *last_recorded_;
   s.trigger = std::move(trigger);
   s.autonomy_mode = options_.autonomy_mode;
   s.status = SessionStatus::initiated;
   s.checkpoint_pre = home_.fingerprint();
-  run.seed = stable_seed(s.id);
+  run.seed = stable_seed(options_.benchmark_version);
 
   auto fail = [&](std::string why) {
     s.status = SessionStatus::failed;
@@ -344,6 +412,8 @@ boost::asio::awaitable<result<LearningSession>> SpecSearchSession<Student_, Scor
         if (ec) run.dir.clear();
         if (ec) fail("cannot create " + (options_.sessions_dir / s.id).string() + ": " + ec.message());
       }
+      if (s.status != SessionStatus::failed && run.left(options_.max_cost_usd) <= 0)
+        fail("no budget left for the session");
       if (s.status != SessionStatus::failed) {
         auto before = co_await measure(run);
         if (!before) {
@@ -376,6 +446,9 @@ boost::asio::awaitable<result<LearningSession>> SpecSearchSession<Student_, Scor
   // (the reference writes none for "not enough traces").
   auto saved = save(run, enough);
   sessions_.push_back(s);
+  // The next session names this one as its parent only if the store has it
+  // (the store refuses a parent it does not hold).
+  if (!store_ || saved) last_recorded_ = s.id;
   if (fatal) co_return *fatal;
   if (!saved) co_return saved.error();
   co_return s;

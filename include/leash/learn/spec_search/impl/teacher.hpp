@@ -197,6 +197,19 @@ inline bool TeacherAnswered::operator()(State const& s) const {
   return !s.iterations.empty() && s.iterations.back().actions.empty() && !s.iterations.back().plan_text.empty();
 }
 
+inline Decision TeacherSpending::before_iteration(State const& s) const {
+  double spent = s.metrics.cost_usd.value_or(0.0) + context->student_cost_usd;
+  if (spent >= context->max_cost_usd)
+    return Decision::stop("the teacher and the student runs it asked for spent " + format_usd(spent) + " of " +
+                              format_usd(context->max_cost_usd),
+                          Status::budget_exhausted);
+  return Decision::proceed();
+}
+
+inline Decision TeacherSpending::before_action(State const& s, ActionView const&) const {
+  return before_iteration(s);
+}
+
 inline boost::asio::awaitable<result<TeacherRun>> run_teacher(std::shared_ptr<TeacherContext> context,
                                                               llm::AnyTransport transport, std::string goal,
                                                               std::string instructions, TeacherOptions options) {
@@ -228,8 +241,10 @@ inline boost::asio::awaitable<result<TeacherRun>> run_teacher(std::shared_ptr<Te
   po.temperature = options.temperature;
   AnyPlanner planner{LlmPlanner(std::move(transport), po)};
   auto tools = make_teacher_tools(context);
+  context->max_cost_usd = options.max_cost_usd;
   auto loop = std::make_unique<TeacherLoop>(std::move(goal), std::move(planner), std::move(tools),
-                                            DefaultPolicies{}, ExitList<Success<TeacherAnswered>>{},
+                                            TeacherPolicies(NoProgress<3>{}, TeacherSpending{context}),
+                                            ExitList<Success<TeacherAnswered>>{},
                                             std::move(options.store), std::move(lo));
   auto ran = co_await loop->async_run();
   if (!ran) co_return ran.error();
