@@ -5,7 +5,7 @@
 //   leash-optimize show   DB RUN [--json]
 //   leash-optimize export DB RUN FILE
 //   leash-optimize run    DB --optimizer-model SPEC --config OPTIMIZE_TOML --dataset JSONL
-//                         [--max-trials N] [--patience N] [--seed N]
+//                         [--max-trials N] [--patience N] [--concurrency N] [--seed N]
 //
 // DB is the path of an OptimizationStore SQLite file (it may be the leash run
 // store's file: the optimisation tables are kept apart). `run` lets a model
@@ -13,14 +13,16 @@
 // configurations of the example calculator agent — the one of leash-learn,
 // with an offline planner — from the `[optimize]` search space of the config
 // file; each trial evaluates the agent on the dataset with its tools
-// (`tools.tool_set`) and turns (`agent.max_turns`) set as proposed, and is
-// saved as soon as it is measured.
+// (`tools.tool_set`) and turns (`agent.max_turns`) set as proposed — a
+// DatasetTrialRunner over the agent's Loop type — and is saved as soon as it
+// is recorded. --concurrency N evaluates up to N trials at once.
 //
 //   leash-optimize run runs.db --optimizer-model scripted:example/optimize/optimizer.jsonl
 //       --config example/optimize/optimize.toml --dataset example/learn/eval.jsonl --max-trials 3
 //   leash-optimize show runs.db RUN
 //   leash-optimize export runs.db RUN recipes/best.toml
 #include <leash/leash.hpp>
+#include <leash/learn/apply_config.hpp>
 #include <leash/learn/evaluator.hpp>
 #include <leash/learn/optimize/engine.hpp>
 #include <leash/learn/optimize/llm_optimizer.hpp>
@@ -28,6 +30,7 @@
 #include <leash/learn/optimize/recipe.hpp>
 #include <leash/learn/optimize/search_space.hpp>
 #include <leash/learn/optimize/store.hpp>
+#include <leash/learn/optimize/trial_runner.hpp>
 #include <leash/learn/optimize/types.hpp>
 #include <leash/llm.hpp>
 #include <leash/sync_wait.hpp>
@@ -59,110 +62,49 @@ namespace {
 
 using namespace calc_agent;  // the agent of leash-learn: example/calc_agent.hpp
 
-
-/// What a trial may change of the agent.
-struct AgentKnobs {
-  std::optional<std::vector<std::string>> tools;  ///< empty optional: every tool
-  std::uint64_t max_turns = 6;
+/// A fresh loop of the example agent per sample, with the options a trial chose.
+struct MakeCalcLoop {
+  leash::LoopOptions options;
+  std::unique_ptr<Agent> operator()(learn::EvalSample const& sample) const {
+    return std::make_unique<Agent>(sample.query, leash::AnyPlanner(OfflinePlanner(sample.query)), Tools{},
+                                   leash::DefaultPolicies{}, leash::ExitList<leash::Success<Answered>>{},
+                                   leash::AnyStore{}, options);
+  }
 };
 
-/// The knobs a trial's params set: `tools.tool_set` (an array of tool names)
-/// and `agent.max_turns` (a whole number ≥ 1). Other params are not used by
-/// this agent. Errc::invalid_input for a value of the wrong type.
-leash::result<AgentKnobs> knobs_from(json::object const& params) {
-  AgentKnobs k;
-  if (auto const* v = params.if_contains("tools.tool_set")) {
-    if (!v->is_array()) return leash::Error{leash::Errc::invalid_input, "tools.tool_set is not an array"};
-    std::vector<std::string> names;
-    for (auto const& t : v->as_array()) {
-      if (!t.is_string()) return leash::Error{leash::Errc::invalid_input, "tools.tool_set holds a non-string"};
-      names.emplace_back(t.as_string());
-    }
-    k.tools = std::move(names);
+/// The DatasetTrialRunner's agent factory: the trial's params (those of the
+/// default search space this agent has: `tools.tool_set`, `agent.max_turns`,
+/// a system prompt) onto the agent's LoopOptions. A param of the wrong type,
+/// or a tool the agent does not have, fails that trial.
+struct CalcAgentFactory {
+  leash::result<learn::LoopAgent<MakeCalcLoop>> operator()(opt::TrialConfig const& trial) const {
+    learn::AgentConfig base;  // every tool, 6 turns, unless the trial says otherwise
+    base.name = "calc";
+    base.max_turns = 6;
+    BOOST_OUTCOME_TRY(auto config, opt::agent_config_from_params(trial.params, base));
+    MakeCalcLoop make;
+    make.options.quiet = true;
+    make.options.observe = observe;
+    BOOST_OUTCOME_TRY(learn::apply_agent_config<Tools>(config, make.options));
+    return learn::loop_agent(std::move(make));
   }
-  if (auto const* v = params.if_contains("agent.max_turns")) {
-    std::int64_t n = 0;
-    if (v->is_int64()) n = v->get_int64();
-    else if (v->is_uint64()) n = static_cast<std::int64_t>(v->get_uint64());
-    else if (v->is_double() && std::floor(v->get_double()) == v->get_double()) n = static_cast<std::int64_t>(v->get_double());
-    else return leash::Error{leash::Errc::invalid_input, "agent.max_turns is not a whole number"};
-    if (n < 1) return leash::Error{leash::Errc::invalid_input, "agent.max_turns is below 1"};
-    k.max_turns = static_cast<std::uint64_t>(n);
-  }
-  return k;
-}
-
-std::unique_ptr<Agent> make_agent(AgentKnobs const& k, std::string const& question) {
-  leash::LoopOptions options;
-  options.agent_name = "calc";
-  options.quiet = true;
-  options.limits.max_iterations = k.max_turns;
-  if (k.tools) options.enabled_tools = *k.tools;
-  options.observe = observe;
-  return std::make_unique<Agent>(question, leash::AnyPlanner(OfflinePlanner(question)), Tools{},
-                                 leash::DefaultPolicies{}, leash::ExitList<leash::Success<Answered>>{},
-                                 leash::AnyStore{}, std::move(options));
-}
+};
 
 std::string params_text(json::object const& params) { return json::serialize(params); }
 
-/// A TrialRunner: the example agent with the trial's knobs, evaluated on the dataset.
-struct CalcRunner {
-  std::shared_ptr<std::vector<learn::EvalSample> const> dataset;
-  std::size_t max_samples = 0;
-  std::size_t max_trials = 0;
-  std::size_t trials_run = 0;
-
-  boost::asio::awaitable<leash::result<opt::TrialResult>> run_trial(opt::TrialConfig const& config) {
-    ++trials_run;
-    opt::TrialResult r;
-    r.trial_id = config.trial_id;
-    r.config = config;
-    auto knobs = knobs_from(config.params);
-    if (knobs.has_error()) {
-      r.failed = true;
-      r.error = knobs.error().what();
-      print(r);
-      co_return r;
-    }
-    AgentKnobs k = knobs.value();
-    auto agent = learn::loop_agent([k](learn::EvalSample const& sample) { return make_agent(k, sample.query); });
-    learn::EvaluatorOptions eo;
-    eo.max_samples = max_samples;
-    learn::DatasetEvaluator evaluator(*dataset, std::move(agent), learn::ContainsGrader{}, eo);
-    auto report = co_await evaluator.evaluate();
-    if (report.has_error()) {
-      r.failed = true;
-      r.error = report.error().what();
-      print(r);
-      co_return r;
-    }
-    auto const& rep = report.value();
-    r.accuracy = rep.accuracy;
-    r.mean_latency_seconds = rep.mean_latency_s;
-    r.total_cost_usd = rep.total_cost_usd.value_or(0.0);
-    r.total_tokens = rep.total_tokens;
-    r.samples_evaluated = rep.samples;
-    for (auto const& s : rep.per_sample)
-      if (!s.correct)
-        r.failure_modes.push_back(s.id + ": " + (s.error.empty() ? "answered \"" + s.answer + "\"" : s.error));
-    print(r);
-    co_return r;
+/// One line per recorded trial: "trial N/MAX  ID  PARAMS  accuracy …" or "… failed: why".
+void print_trial(std::size_t n, std::size_t max, opt::TrialResult const& r) {
+  std::cout << "trial " << n << '/' << max << "  " << r.trial_id << "  " << params_text(r.config.params);
+  if (r.failed) {
+    std::cout << "  failed: " << r.error << '\n';
+  } else {
+    char buf[128];
+    std::snprintf(buf, sizeof buf, "  accuracy %.4f  latency %.4fs  tokens %llu", r.accuracy, r.mean_latency_seconds,
+                  static_cast<unsigned long long>(r.total_tokens));
+    std::cout << buf << '\n';
   }
-
-  void print(opt::TrialResult const& r) const {
-    std::cout << "trial " << trials_run << '/' << max_trials << "  " << r.trial_id << "  " << params_text(r.config.params);
-    if (r.failed) {
-      std::cout << "  failed: " << r.error << '\n';
-    } else {
-      char buf[128];
-      std::snprintf(buf, sizeof buf, "  accuracy %.4f  latency %.4fs  tokens %llu", r.accuracy,
-                    r.mean_latency_seconds, static_cast<unsigned long long>(r.total_tokens));
-      std::cout << buf << '\n';
-    }
-    std::cout.flush();
-  }
-};
+  std::cout.flush();
+}
 
 // ---- The commands -------------------------------------------------------------
 
@@ -350,7 +292,7 @@ int export_best(std::string const& db, std::string const& id, std::string const&
 
 struct RunSettings {
   std::string optimizer_model, config, dataset;
-  std::size_t max_trials = 5, patience = 3;
+  std::size_t max_trials = 5, patience = 3, concurrency = 1;
   std::optional<std::uint64_t> seed;
 };
 
@@ -363,6 +305,17 @@ int run(std::string const& db, RunSettings const& s) {
   auto transport = leash::llm::make_transport(s.optimizer_model);
   if (transport.has_error()) return fail(2, transport.error().what());
   if (s.max_trials == 0) return fail(2, "--max-trials must be at least 1");
+  if (s.concurrency == 0) return fail(2, "--concurrency must be at least 1");
+
+  // The dataset is the benchmark; the config's first benchmark, if any, names
+  // it and caps its samples.
+  opt::BenchmarkSpec spec;
+  spec.benchmark = s.dataset;
+  spec.max_samples = samples.value().size();
+  if (!config.value().benchmarks.empty()) spec = config.value().benchmarks.front();
+  auto runner = opt::make_dataset_trial_runner({opt::trial_benchmark(spec, std::move(samples).value())},
+                                               CalcAgentFactory{}, learn::ContainsGrader{});
+  if (runner.has_error()) return fail(2, runner.error().what());
 
   auto store = opt::OptimizationStore::open(db);
   if (store.has_error()) return fail(3, std::string("cannot open ") + db + ": " + store.error().what());
@@ -374,33 +327,31 @@ int run(std::string const& db, RunSettings const& s) {
   oo.seed = seed;
   opt::LlmOptimizer optimizer(transport.value(), std::move(oo));
 
-  opt::EngineOptions eo;
-  eo.max_trials = s.max_trials;
-  eo.patience = s.patience;
-  eo.seed = seed;
-
   opt::OptimizationRun begun;
   begun.run_id = opt::engine_run_id(seed);
-  std::string benchmark = s.dataset;
-  if (!config.value().benchmarks.empty()) benchmark = config.value().benchmarks.front().benchmark;
   if (auto ok = store.value().begin_run(begun, config.value().search_space, config.value().objectives,
-                                        s.optimizer_model, benchmark);
+                                        s.optimizer_model, spec.benchmark);
       ok.has_error())
     return fail(3, ok.error().what());
   std::cout << "run " << begun.run_id << '\n';
 
-  CalcRunner runner;
-  runner.dataset = std::make_shared<std::vector<learn::EvalSample> const>(std::move(samples).value());
-  if (!config.value().benchmarks.empty()) runner.max_samples = config.value().benchmarks.front().max_samples;
-  runner.max_trials = s.max_trials;
-  opt::RecordingRunner<CalcRunner> recording(std::move(runner), store.value(), begun.run_id);
-  opt::OptimizationEngine<opt::RecordingRunner<CalcRunner>> engine(std::move(optimizer), std::move(recording),
-                                                                   std::move(eo));
+  // Each trial is printed and the run so far saved as soon as it is recorded,
+  // so an interrupted run leaves every finished trial in the store.
+  std::optional<leash::Error> save_error;
+  opt::EngineOptions eo;
+  eo.max_trials = s.max_trials;
+  eo.patience = s.patience;
+  eo.max_concurrent_trials = s.concurrency;
+  eo.seed = seed;
+  eo.progress = [&](std::size_t n, std::size_t max, opt::OptimizationRun const& so_far) {
+    print_trial(n, max, so_far.trials.back());
+    if (auto ok = opt::save_progress(store.value(), so_far); ok.has_error()) save_error = ok.error();
+  };
+  opt::OptimizationEngine engine(std::move(optimizer), std::move(runner).value(), std::move(eo));
   auto done = leash::sync_wait(engine.run());
   if (done.has_error()) return fail(2, done.error().what());
   auto const& r = done.value();
-  if (auto const& e = engine.runner().last_save_error())
-    std::cerr << "leash-optimize: warning: a trial could not be saved: " << e->what() << '\n';
+  if (save_error) std::cerr << "leash-optimize: warning: progress could not be saved: " << save_error->what() << '\n';
   if (auto ok = opt::save_progress(store.value(), r); ok.has_error()) return fail(3, ok.error().what());
   if (auto ok = store.value().finish_run(r); ok.has_error()) return fail(3, ok.error().what());
 
@@ -452,6 +403,7 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--max-trials", rs.max_trials, "Trials at most")->capture_default_str();
   run_cmd->add_option("--patience", rs.patience, "Stop after this many trials without a better best (0: never)")
       ->capture_default_str();
+  run_cmd->add_option("--concurrency", rs.concurrency, "Trials evaluated at once")->capture_default_str();
   auto* seed_opt = run_cmd->add_option("--seed", seed, "Seeds the run and trial ids (none: random)");
 
   try {

@@ -10,11 +10,43 @@
 //   opt::EngineOptions o;
 //   o.max_trials = 20;
 //   o.score = [](opt::TrialResult const& r) { return r.accuracy - 10 * r.total_cost_usd; };  // optional
+//   o.max_concurrent_trials = 4;              // optional: trials in flight at once
+//   o.progress = [&](std::size_t n, std::size_t max, opt::OptimizationRun const& so_far) {
+//     opt::save_progress(store, so_far);       // optional: save or print as it goes
+//   };
 //   opt::OptimizationEngine<Runner> engine(std::move(optimizer), Runner{...}, std::move(o));
 //   auto run = co_await engine.run();          // result<OptimizationRun>
 //   if (run && run->best) use(run->trials[*run->best].config);
 //
-// Trials run one at a time, in order (this version has no concurrency).
+// DatasetTrialRunner (trial_runner.hpp) is the usual runner: the user's agent,
+// configured by the trial's params, evaluated on one or more datasets.
+//
+// Concurrent trials. With max_concurrent_trials = 1 (the default) trials run
+// one after another, exactly as the loop below describes. With N > 1 up to N
+// trials are in flight at once, as coroutines on a strand of the executor
+// run() is awaited on (so the runner is called again before its earlier
+// calls have finished):
+//   * trial k is the k-th trial started; a proposal for it is made when a
+//     slot is free, from the trials recorded at that moment (trials still in
+//     flight are not in its history). The first N proposals are the initial
+//     one and then "next" proposals over whatever has been recorded;
+//   * the proposal rules go by trial number: trial k is a merge when k − 1 is
+//     a multiple of merge_every (and the frontier has two or more members),
+//     else targeted when k > 3 and the trial whose completion freed the slot
+//     named a primitive (that trial is the base), else next; after a failed
+//     trial, next;
+//   * trials are recorded (analysed, put in OptimizationRun::trials, scored,
+//     counted towards patience and failures in a row, reported to progress)
+//     in the order they complete; OptimizationRun::trial_numbers keeps each
+//     one's number, so numbers stay stable while positions follow completion;
+//   * max_trials counts trials started (a proposal that could not be made
+//     counts: it is recorded as a failed trial) and is never exceeded. When
+//     the run stops (patience, failures in a row), no trial is started any
+//     more; the trials in flight are awaited, analysed and recorded, and the
+//     first reason to stop is the one reported;
+//   * the optimizer is called by one coroutine at a time (proposals and
+//     analyses take turns, first come first served). The history it is shown
+//     is in recorded order, so its "Trial i" is the i-th recorded.
 //
 // Reference: OpenJarvis OptimizationEngine (reference/openjarvis-learning.md
 // §2.10). Kept: max_trials 20, patience 5, a 16-hex run id; the loop (an
@@ -24,7 +56,8 @@
 // members every merge_every trials when the frontier has two or more, else a
 // proposal targeted at the primitive the analysis named (base: this trial)
 // after trial 2, else a next proposal from the whole history); the progress
-// callback after every trial.
+// callback after every trial. Added: trials may run concurrently (above), and
+// the progress callback may take the run so far.
 // Changed (§4 item 11):
 //   * the best trial may be chosen by any score (`score`, default accuracy as
 //     the reference), and early stopping may follow the growth of the Pareto
@@ -60,16 +93,48 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace leash::learn::optimize {
 
 /// Runs one configuration and measures it. A failure may be an Error, a
 /// TrialResult with `failed` set, or an exception; the engine records each as
-/// a failed trial.
+/// a failed trial. With EngineOptions::max_concurrent_trials > 1, run_trial
+/// is called again while earlier calls are still in flight (on one strand).
 template <class R>
 concept TrialRunner = requires(R& r, TrialConfig const& config) {
   { r.run_trial(config) } -> std::same_as<boost::asio::awaitable<result<TrialResult>>>;
+};
+
+struct OptimizationRun;
+
+/// The engine's progress callback: called after each trial is recorded with
+/// (trials recorded so far, max_trials, the run so far). It may be set from a
+/// callable taking all three, or only the first two (the older form). The
+/// run is complete but for `status` and `reason`, which are set when the run
+/// ends. It runs inside the engine's loop (on its strand, with concurrent
+/// trials), before the next proposal: a slow callback holds the run up.
+class ProgressCallback {
+ public:
+  ProgressCallback() = default;
+  ProgressCallback(std::nullptr_t) noexcept {}
+
+  template <class F>
+    requires std::invocable<F&, std::size_t, std::size_t, OptimizationRun const&>
+  ProgressCallback(F f) : fn_(std::move(f)) {}
+
+  template <class F>
+    requires(std::invocable<F&, std::size_t, std::size_t> &&
+             !std::invocable<F&, std::size_t, std::size_t, OptimizationRun const&>)
+  ProgressCallback(F f)
+      : fn_([f = std::move(f)](std::size_t trial, std::size_t max, OptimizationRun const&) mutable { f(trial, max); }) {}
+
+  explicit operator bool() const noexcept { return static_cast<bool>(fn_); }
+  void operator()(std::size_t trial, std::size_t max, OptimizationRun const& run) const { fn_(trial, max, run); }
+
+ private:
+  std::function<void(std::size_t, std::size_t, OptimizationRun const&)> fn_;
 };
 
 /// How an OptimizationEngine runs.
@@ -89,8 +154,12 @@ struct EngineOptions {
     frontier_growth,  ///< progress = the trial adds a new point to the Pareto frontier
   };
   EarlyStop early_stop = EarlyStop::best_score;
-  /// Called after each trial with (trial number from 1, max_trials).
-  std::function<void(std::size_t trial, std::size_t max)> progress;
+  /// Trials in flight at once, at least 1; 1: one after another (see the
+  /// file comment for what changes with more).
+  std::size_t max_concurrent_trials = 1;
+  /// Called after each trial is recorded with (trials recorded so far, from 1;
+  /// max_trials; the run so far). See ProgressCallback.
+  ProgressCallback progress;
   /// Seeds the run id; empty: std::random_device.
   std::optional<std::uint64_t> seed;
 };
@@ -98,7 +167,11 @@ struct EngineOptions {
 /// What an optimisation did.
 struct OptimizationRun {
   std::string run_id;  ///< 16 lowercase hex characters
+  /// In the order they were recorded: the order of completion.
   std::vector<TrialResult> trials;
+  /// The number of each trial (parallel to `trials`): trial k was the k-th
+  /// started, from 1. With one trial at a time, trial_numbers[i] == i + 1.
+  std::vector<std::size_t> trial_numbers;
   /// The model's reading of each trial (parallel to `trials`; empty for a
   /// failed trial or a failed analysis).
   std::vector<TrialFeedback> feedback;
@@ -123,8 +196,8 @@ class OptimizationEngine {
   OptimizationEngine(LlmOptimizer optimizer, Runner runner, EngineOptions options = {});
 
   /// Runs the loop (see the file comment). An Error only for options that
-  /// cannot work (max_trials 0: Errc::invalid_config); every other failure is
-  /// recorded in the run (status "failed").
+  /// cannot work (max_trials or max_concurrent_trials 0: Errc::invalid_config);
+  /// every other failure is recorded in the run (status "failed").
   boost::asio::awaitable<result<OptimizationRun>> run();
 
   LlmOptimizer& optimizer() noexcept { return optimizer_; }
@@ -132,7 +205,14 @@ class OptimizationEngine {
   EngineOptions const& options() const noexcept { return options_; }
 
  private:
+  struct RunState;
   double score(TrialResult const& r) const;
+  boost::asio::awaitable<void> worker(RunState& s);
+  boost::asio::awaitable<result<Proposal>> propose(RunState& s, std::size_t number, std::optional<std::size_t> last,
+                                                   std::string& kind);
+  boost::asio::awaitable<TrialResult> run_one(TrialConfig const& config);
+  std::size_t record(RunState& s, std::size_t number, std::string kind, TrialResult trial, TrialFeedback feedback,
+                     std::vector<ProposalError> errors, std::vector<ProposalChange> changes);
 
   LlmOptimizer optimizer_;
   Runner runner_;
