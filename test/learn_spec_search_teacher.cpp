@@ -868,6 +868,20 @@ BOOST_AUTO_TEST_CASE(the_teacher_stops_when_its_calls_and_the_student_runs_reach
   BOOST_TEST((policy.before_action(s, leash::ActionView{"run_student_on_task", args}).kind == leash::DecisionKind::stop));
 }
 
+BOOST_AUTO_TEST_CASE(the_teacher_never_sees_a_secret_in_the_config_files) {
+  Fixture f;
+  std::ofstream(f.context->home.models_file())
+      << "[models.\"gpt-4o\"]\ntemperature = 0.2\napi_key = \"sk-live-123\"\n\"base_url\" = \"http://10.0.0.1\"\n"
+         "# api_key = \"sk-in-a-comment\" stays a comment\n";
+  auto shown = ss::GetCurrentConfigTool{{f.context}}(ss::NoTeacherArgs{});
+  BOOST_REQUIRE(shown.has_value());
+  auto text = std::string(shown.value().as_object().at("models.toml").as_string());
+  BOOST_TEST(text.find("sk-live-123") == std::string::npos, text);
+  BOOST_TEST(text.find("10.0.0.1") == std::string::npos, text);
+  BOOST_TEST(text.find("api_key = \"[redacted]\"") != std::string::npos, text);
+  BOOST_TEST(text.find("temperature = 0.2") != std::string::npos, text);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace test_learn_spec_search_teacher

@@ -87,6 +87,17 @@ BOOST_AUTO_TEST_CASE(payload_is_validated_per_op) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(secrets_and_addresses_are_never_set_by_an_edit) {
+  for (auto name : {"api_key", "OPENAI_API_KEY", "token", "accessToken", "client_secret", "password", "credentials",
+                    "base_url", "url", "Host"})
+    BOOST_TEST(ss::is_sensitive_param(name), name);
+  for (auto name : {"temperature", "max_tokens", "top_p", "tools", "urgency"}) BOOST_TEST(!ss::is_sensitive_param(name), name);
+  auto model = edit(R"({"op": "set_model_param", "payload": {"model": "m", "param": "api_key", "value": "sk-x"}})");
+  BOOST_REQUIRE(model.has_error());
+  BOOST_TEST(model.error().message.find("holds a secret or an address") != std::string::npos, model.error().message);
+  BOOST_TEST(edit(R"({"op": "set_agent_param", "payload": {"param": "base_url", "value": "http://evil"}})").has_error());
+}
+
 BOOST_AUTO_TEST_CASE(agent_comes_from_payload_then_target_then_default) {
   auto with = [](char const* text) { return ss::agent_of(edit(text).value()); };
   BOOST_TEST(with(R"({"op": "set_agent_class", "target": "agents.x.class", "payload": {"agent": "y", "new_class": "c"}})") == "y");

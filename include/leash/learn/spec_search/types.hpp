@@ -155,9 +155,19 @@ struct Edit {
 /// dotted target, else "default" (the reference's rule).
 std::string agent_of(Edit const& edit);
 
+/// Whether a setting's name says it holds a secret or where requests go:
+/// a word of it (words split at '_', '-', '.', any case) ends with "key",
+/// "token", "secret", "password", "passwd" or "credential(s)" — so
+/// "api_key" and "accessToken" do, "max_tokens" does not — or it is "url",
+/// "base_url", "endpoint" or "host". Spec search
+/// never lets an edit set such a parameter, and never shows its value to the
+/// teacher.
+bool is_sensitive_param(std::string_view name) noexcept;
+
 /// Errc::invalid_input, naming the edit and the field, when the payload does
 /// not have the keys and types its op needs (see Edit), when the id is empty,
-/// or when an exemplar lacks input or output. Pillar and tier are not
+/// when an exemplar lacks input or output, or when a set_model_param or
+/// set_agent_param names a sensitive parameter (is_sensitive_param). Pillar and tier are not
 /// checked: edit_from_json derives them from the op.
 result<void> check_edit(Edit const& edit);
 

@@ -57,6 +57,37 @@ inline std::string read_text(std::filesystem::path const& p) {
   return s.str();
 }
 
+/// A config file as the teacher may see it: the value of every key that
+/// looks sensitive (is_sensitive_param on its last dotted part) replaced,
+/// so keys and endpoints never reach the teacher, its traces or the plan.
+inline std::string redacted(std::string_view text) {
+  std::string out;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    auto end = text.find('\n', pos);
+    auto line = text.substr(pos, end == std::string_view::npos ? std::string_view::npos : end - pos);
+    pos = end == std::string_view::npos ? text.size() : end + 1;
+    auto eq = line.find('=');
+    auto first = line.find_first_not_of(" \t");
+    bool keyed = eq != std::string_view::npos && first != std::string_view::npos && line[first] != '#' &&
+                 line[first] != '[';
+    if (keyed) {
+      auto key = line.substr(first, eq - first);
+      while (!key.empty() && (key.back() == ' ' || key.back() == '\t')) key.remove_suffix(1);
+      if (auto dot = key.rfind('.'); dot != std::string_view::npos) key.remove_prefix(dot + 1);
+      if (key.size() >= 2 && (key.front() == '"' || key.front() == '\'')) key = key.substr(1, key.size() - 2);
+      if (is_sensitive_param(key)) {
+        out.append(line.substr(0, eq + 1)).append(" \"[redacted]\"");
+        if (end != std::string_view::npos) out += '\n';
+        continue;
+      }
+    }
+    out.append(line);
+    if (end != std::string_view::npos) out += '\n';
+  }
+  return out;
+}
+
 }  // namespace detail
 
 inline boost::asio::awaitable<result<json::value>> ListTracesTool::operator()(args const& a) const {
@@ -118,7 +149,8 @@ inline result<json::value> GetCurrentConfigTool::operator()(args const&) const {
     if (entry.is_regular_file() && entry.path().extension() == ".toml") paths.push_back(entry.path());
   if (ec) return Error{Errc::store_failed, "cannot list " + context->home.root().string() + ": " + ec.message()};
   std::sort(paths.begin(), paths.end());
-  for (auto const& p : paths) files[p.filename().string()] = detail::cut(detail::read_text(p), detail::result_cap);
+  for (auto const& p : paths)
+    files[p.filename().string()] = detail::cut(detail::redacted(detail::read_text(p)), detail::result_cap);
   return json::value(std::move(files));
 }
 

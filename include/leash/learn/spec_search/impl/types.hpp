@@ -231,11 +231,36 @@ inline std::string agent_of(Edit const& edit) {
   return "default";
 }
 
+inline bool is_sensitive_param(std::string_view name) noexcept {
+  std::string lower;
+  for (char c : name) lower += static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  for (std::string_view exact : {"url", "base_url", "endpoint", "host"})
+    if (lower == exact) return true;
+  // Word by word ("max_tokens" counts tokens; "api_key", "accessToken" hold one).
+  std::size_t start = 0;
+  while (start <= lower.size()) {
+    auto end = lower.find_first_of("_-. ", start);
+    std::string_view word(lower.data() + start, (end == std::string::npos ? lower.size() : end) - start);
+    for (std::string_view tail : {"key", "token", "secret", "password", "passwd", "credential", "credentials"})
+      if (word.size() >= tail.size() && word.substr(word.size() - tail.size()) == tail) return true;
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  return false;
+}
+
 inline result<void> check_edit(Edit const& e) {
   using detail::bad;
   if (e.id.empty()) return bad("an edit needs an id");
   auto need = [&](std::string_view key) { return detail::need_string(e, key); };
   auto maybe = [&](std::string_view key) { return detail::maybe_string(e, key); };
+  auto not_sensitive = [&]() -> result<void> {
+    auto const* p = e.payload.if_contains("param");
+    if (p && p->is_string() && is_sensitive_param(p->get_string()))
+      return bad("edit '" + e.id + "' (" + std::string(to_string(e.op)) + "): parameter '" +
+                 std::string(p->get_string()) + "' holds a secret or an address; spec search never sets it");
+    return leash::success();
+  };
   auto value_is = [&](auto pred, std::string_view what) -> result<void> {
     auto const* v = e.payload.if_contains("value");
     if (!v || !pred(*v))
@@ -251,6 +276,7 @@ inline result<void> check_edit(Edit const& e) {
     case EditOp::set_model_param: {
       BOOST_OUTCOME_TRY(need("model"));
       BOOST_OUTCOME_TRY(need("param"));
+      BOOST_OUTCOME_TRY(not_sensitive());
       return value_is(detail::scalar, "a number, a string or a boolean");
     }
     case EditOp::patch_system_prompt: {
@@ -268,6 +294,7 @@ inline result<void> check_edit(Edit const& e) {
     case EditOp::set_agent_param: {
       BOOST_OUTCOME_TRY(maybe("agent"));
       BOOST_OUTCOME_TRY(need("param"));
+      BOOST_OUTCOME_TRY(not_sensitive());
       return value_is(
           [](json::value const& v) {
             if (detail::scalar(v)) return true;
