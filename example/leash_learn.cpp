@@ -243,7 +243,11 @@ int spec_search(std::string const& spec, AgentSettings const& settings, SpecSear
   options.sessions_dir = o.sessions_dir;
   options.student_tools = ss::tool_descriptions<Tools>();
   options.agent = settings.agent;
-  options.apply.available_tools = std::vector<std::string>(Tools::names().begin(), Tools::names().end());
+  // Only the edits this program reads back: its agent file's tools, prompt
+  // and parameters (not models.toml, routing.toml or tools.toml).
+  options.allowed_ops = std::vector<ss::EditOp>{ss::EditOp::add_tool_to_agent, ss::EditOp::remove_tool_from_agent,
+                                                ss::EditOp::set_agent_param, ss::EditOp::patch_system_prompt,
+                                                ss::EditOp::replace_system_prompt};
   // The student reads its config file anew for every task, so an edit
   // reaches it through the file; its runs go to a memory store (they are
   // measurements, not history to learn from).

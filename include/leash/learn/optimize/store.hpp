@@ -11,16 +11,13 @@
 //   auto back = store->get_run(run.run_id);             // result<optional<StoredRun>>
 //   for (auto const& r : store->list_runs(10).value()) show(r.run_id, r.status);
 //
-// Engine integration: OptimizationEngine (engine.hpp) builds its
-// OptimizationRun inside run() and its progress callback receives only
-// (trial, max), so the run in flight cannot be saved from the callback. Two
-// ways that work without touching the engine: (1) set EngineOptions::seed,
-// begin_run() with engine_run_id(seed) before engine.run(), wrap the runner in
-// RecordingRunner (it saves each measured trial as soon as it is measured, so
-// a crash leaves the run row and every trial so far), and call
-// save_progress() with the finished run (feedback, proposal kinds, best,
-// frontier, status); or (2) call save_progress() alone after the run (it
-// begins the run when the row does not exist yet).
+// Engine integration: the engine's progress callback is handed the run so
+// far (EngineOptions::progress), so call save_progress() from it to keep the
+// run row, every trial, the best and the frontier current as the run goes
+// (leash-optimize does). RecordingRunner, which saves each trial as soon as
+// it is measured, suits a runner used outside the engine; save_progress()
+// alone after the run also works (it begins the run when the row does not
+// exist yet).
 //
 // Tables, all prefixed `optimization_` so the file can be shared with the
 // leash run store (store/sqlite.hpp), whose tables and PRAGMA user_version
