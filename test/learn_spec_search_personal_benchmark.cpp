@@ -6,6 +6,7 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include "recorded_run.hpp"
 #include "error_text.hpp"
 #include "store_kinds.hpp"
 #include "support.hpp"
@@ -77,30 +78,16 @@ Trace sample_trace() {
 leash::State run(std::string id, std::string goal, std::string agent, double started_at,
                  std::optional<double> feedback = std::nullopt, std::string result = "an answer",
                  std::optional<leash::Status> status = leash::Status::success) {
-  leash::State s;
-  s.run_id = std::move(id);
-  s.goal = std::move(goal);
-  s.info.agent = std::move(agent);
-  s.info.model = "gpt-4o";
-  s.info.engine = "scripted";
-  s.info.started_at = started_at;
-  s.info.ended_at = status ? started_at + 1.0 : 0.0;
-  s.info.result = std::move(result);
-  s.info.feedback = feedback;
-  if (feedback) s.info.feedback_source = "cli";
-  s.status = status;
-  leash::IterationRecord it;
-  it.index = 0;
-  it.plan_text = "plan for " + s.goal;
-  it.output_tokens = 20;
-  it.input_tokens = 100;
-  leash::ActionRecord a;
-  a.tool = "search";
-  a.args_excerpt = R"({"q":"x"})";
-  a.result_excerpt = "found";
-  it.actions.push_back(a);
-  s.iterations.push_back(it);
-  return s;
+  leash_test::RecordedRun r;
+  r.id = std::move(id);
+  r.plan_text = "plan for " + goal;
+  r.goal = std::move(goal);
+  r.agent = std::move(agent);
+  r.status = status;
+  r.started_at = started_at;
+  r.result = std::move(result);
+  r.feedback = feedback;
+  return leash_test::recorded_run(std::move(r));
 }
 
 void add(leash::AnyStore& store, leash::State const& s) {

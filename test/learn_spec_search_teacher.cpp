@@ -13,6 +13,7 @@
 #include <boost/test/unit_test.hpp>
 
 #if defined(LEASH_HAS_TOMLPLUSPLUS) && defined(LEASH_HAS_SQLITE)
+#include "recorded_run.hpp"
 #include "support.hpp"
 #include "temp_dir.hpp"
 
@@ -91,31 +92,15 @@ std::string text(json::value const& v) { return std::string(v.as_string()); }
 /// iteration that said something and called `search`.
 leash::State stored_run(std::string id, std::string goal, std::string agent, std::optional<leash::Status> status,
                         double started_at, std::string result) {
-  leash::State s;
-  s.run_id = std::move(id);
-  s.goal = std::move(goal);
-  s.info.agent = std::move(agent);
-  s.info.model = "student-model";
-  s.info.engine = "scripted";
-  s.info.started_at = started_at;
-  s.info.ended_at = status ? started_at + 2.0 : 0.0;
-  s.info.result = std::move(result);
-  s.status = status;
-  s.metrics.input_tokens = 100;
-  s.metrics.output_tokens = 20;
-  s.metrics.elapsed_s = 2.0;
-  leash::IterationRecord it;
-  it.index = 0;
-  it.plan_text = "look first";
-  it.input_tokens = 100;
-  it.output_tokens = 20;
-  leash::ActionRecord a;
-  a.tool = "search";
-  a.args_excerpt = R"({"q":"x"})";
-  a.result_excerpt = "found";
-  it.actions.push_back(a);
-  s.iterations.push_back(it);
-  return s;
+  leash_test::RecordedRun r;
+  r.id = std::move(id);
+  r.goal = std::move(goal);
+  r.agent = std::move(agent);
+  r.model = "student-model";
+  r.status = status;
+  r.started_at = started_at;
+  r.result = std::move(result);
+  return leash_test::recorded_run(std::move(r));
 }
 
 // r3: a query of 3,001 bytes and a result of 7,502 whose cuts fall inside a

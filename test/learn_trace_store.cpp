@@ -6,6 +6,7 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include "recorded_run.hpp"
 #include "store_kinds.hpp"
 #include "support.hpp"
 
@@ -30,31 +31,15 @@ namespace test_learn_trace_store {
 /// An ended run as a store holds it, created through the store interface.
 leash::State ended_run(std::string id, std::string goal, std::string agent, std::string model,
                        std::optional<leash::Status> status, double started_at, std::string result = "done") {
-  leash::State s;
-  s.run_id = std::move(id);
-  s.goal = std::move(goal);
-  s.info.agent = std::move(agent);
-  s.info.model = std::move(model);
-  s.info.engine = "scripted";
-  s.info.started_at = started_at;
-  s.info.ended_at = status ? started_at + 2.0 : 0.0;
-  s.info.result = std::move(result);
-  s.status = status;
-  s.metrics.input_tokens = 100;
-  s.metrics.output_tokens = 20;
-  s.metrics.elapsed_s = 2.0;
-  leash::IterationRecord it;
-  it.index = 0;
-  it.plan_text = "look first";
-  it.output_tokens = 20;
-  it.input_tokens = 100;
-  leash::ActionRecord a;
-  a.tool = "search";
-  a.args_excerpt = R"({"q":"x"})";
-  a.result_excerpt = "found";
-  it.actions.push_back(a);
-  s.iterations.push_back(it);
-  return s;
+  leash_test::RecordedRun r;
+  r.id = std::move(id);
+  r.goal = std::move(goal);
+  r.agent = std::move(agent);
+  r.model = std::move(model);
+  r.status = status;
+  r.started_at = started_at;
+  r.result = std::move(result);
+  return leash_test::recorded_run(std::move(r));
 }
 
 /// Six runs, oldest first: started at 1000, 1010, … 1050.
