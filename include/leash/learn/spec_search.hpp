@@ -7,6 +7,7 @@
 #define LEASH_LEARN_SPEC_SEARCH_HPP
 
 #include <leash/learn/spec_search/applier.hpp>
+#include <leash/learn/spec_search/config.hpp>
 #include <leash/learn/spec_search/gate.hpp>
 #include <leash/learn/spec_search/personal_benchmark.hpp>
 #include <leash/learn/spec_search/plan.hpp>

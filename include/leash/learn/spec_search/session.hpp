@@ -11,7 +11,7 @@
 //                                 ss::DatasetScorer(benchmark, student), options);
 //   session.set_session_store(sessions);                 // learning_sessions, edit_outcomes, reviews
 //   auto s = co_await session.run_session(ss::Trigger::on_demand());   // result<LearningSession>
-//   // or: leash::learn::SessionLoop<decltype(session)&> … see docs/spec-search.md
+//   // many: leash::learn::SessionLoop<decltype(session)> loop(std::move(session)); see docs/spec-search.md
 //
 // A session (reference/openjarvis-learning.md §2.14):
 //  1. fewer than min_traces traces → `failed`, "Not enough traces yet: …";
