@@ -1436,8 +1436,9 @@ json::object run_sim_batch_http(Spec const& spec) {
   out["log_bytes"] = bytes.log_bytes;
   out["atomic_write_us"] = atomic_write_us;
   // The share of the batch's wall time that writing the transcripts alone
-  // would take: the runner does it on the io_context's thread, so while one
-  // transcript is synced no other conversation moves.
+  // would take. The runner writes them (and the logs) on a file-writer
+  // thread of its own, so this is CPU that thread needs beside the io
+  // thread's, not time the conversations stand still.
   out["transcript_write_share"] =
       batch.wall_s > 0 ? atomic_write_us * 1e-6 * static_cast<double>(bytes.transcripts) / batch.wall_s : 0.0;
   out["folder_fs"] = fs_kind(dir.path);

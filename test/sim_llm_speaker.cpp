@@ -557,6 +557,47 @@ BOOST_AUTO_TEST_CASE(reminder_only_for_the_persona_after_the_provider) {
   BOOST_TEST(leash::sim::default_persona_reminder.find(leash::sim::end_of_conversation) != std::string_view::npos);
 }
 
+// respond() keeps the last call's messages and adds the new turns; what it
+// sends is messages_for(history) all the same: as a conversation grows, when
+// the history is another one, after start() and after set_system_prompt.
+BOOST_AUTO_TEST_CASE(kept_messages_are_the_history_s_messages) {
+  auto t = scripted(R"({"text": "ok"})");
+  auto o = speaker_options(Role::persona);
+  o.reminder = "REMEMBER";
+  LlmSpeaker mary(leash::llm::AnyTransport(t), o);
+  std::vector<Turn> turns;
+  std::vector<std::vector<Turn>> histories;
+  for (int k = 1; k <= 6; ++k) {
+    turns.push_back(turn(k, k % 2 ? Role::persona : Role::provider, "said " + std::to_string(k)));
+    histories.push_back(turns);
+  }
+  // Growing by two (this speaker's turn and the other's), then by one, then
+  // shrinking, then another conversation, then one opened by the provider.
+  std::vector<std::vector<Turn>> calls{histories[1], histories[3], histories[4], histories[5], histories[2]};
+  std::vector<Turn> other{turn(1, Role::persona, "said 1"), turn(2, Role::provider, "something else")};
+  calls.push_back(other);
+  calls.push_back({turn(1, Role::provider, "Welcome"), turn(2, Role::persona, "hi"), turn(3, Role::provider, "so?")});
+  calls.push_back(histories[1]);
+  std::size_t sent = 0;
+  for (auto const& c : calls) {
+    History h = c;
+    BOOST_TEST(run_sync(mary.respond(h)).has_value());
+    BOOST_TEST_REQUIRE(t->requests().size() == ++sent);
+    BOOST_TEST((flat(t->requests().back().messages) == flat(mary.messages_for(h))));
+  }
+  BOOST_TEST(run_sync(mary.start()).has_value());
+  History h3 = histories[3];
+  BOOST_TEST(run_sync(mary.respond(h3)).has_value());
+  BOOST_TEST((flat(t->requests().back().messages) == flat(mary.messages_for(h3))));
+  mary.set_system_prompt("NEW");
+  History h5 = histories[5];
+  BOOST_TEST(run_sync(mary.respond(h5)).has_value());
+  BOOST_TEST((flat(t->requests().back().messages) == flat(mary.messages_for(h5))));
+  BOOST_TEST(t->requests().back().messages.at(0).content == "NEW");
+  BOOST_TEST(t->requests().back().messages.back().content == "REMEMBER\n\nsaid 6");
+  BOOST_TEST(t->requests().back().messages.at(5).content == "said 4");  // an earlier reminder is gone
+}
+
 BOOST_AUTO_TEST_CASE(first_message_makes_no_call) {
   auto t = scripted(R"({"text": "from the model"})");
   auto o = speaker_options(Role::persona);

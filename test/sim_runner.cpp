@@ -715,6 +715,91 @@ BOOST_AUTO_TEST_CASE(conversations_can_be_left_out_of_the_results) {
   BOOST_TEST(read(s.transcript).find("user: Hello\n\nchatbot: Hi!") == 0u);
 }
 
+// Transcripts are written on the runner's file thread: one that cannot be
+// written still fails its session and job as before (the result, the stored
+// run, the progress line), later sessions do not run, and the log is kept.
+BOOST_AUTO_TEST_CASE(a_transcript_that_cannot_be_written_fails_its_job) {
+  for (bool multi : {false, true}) {
+    TempDir names_dir(multi ? "names-multi" : "names");
+    TempDir dir(multi ? "unwritable-multi" : "unwritable");
+    auto o = options(names_dir.path());
+    o.runs_per_persona = 2;
+    if (multi) o.session_types = {"intake", "coaching"};
+    {
+      // The same seed makes the same names: learn run 1's first transcript's.
+      sim::Runner first(o, scripted_persona, scripted_provider);
+      BOOST_REQUIRE(first.run({persona("P")}).has_value());
+    }
+    fs::path blocked;
+    for (auto const& f : files_in(names_dir.path() / "conversations"))
+      if (f.filename().string().find("_run1") != std::string::npos && blocked.empty()) blocked = f.filename();
+    BOOST_REQUIRE(!blocked.empty());
+    // A folder where the transcript should go: it cannot be renamed over.
+    fs::create_directories(dir.path() / "conversations" / blocked);
+
+    auto store = leash::open_store("sqlite:" + (dir.path() / "runs.db").string());
+    BOOST_REQUIRE(store.has_value());
+    std::ostringstream progress;
+    o = options(dir.path(), &progress);
+    o.runs_per_persona = 2;
+    o.max_concurrent = 1;
+    o.store = store.value();
+    if (multi) o.session_types = {"intake", "coaching"};
+    sim::Runner runner(o, scripted_persona, scripted_provider);
+    auto batch = runner.run({persona("P")});
+    BOOST_REQUIRE(batch.has_value());
+    BOOST_TEST(batch.value().completed == 1u);
+    BOOST_TEST(batch.value().skipped_error == 1u);
+    for (auto const& j : batch.value().jobs) {
+      if (j.run_number != 1) {
+        BOOST_TEST(!j.skipped);
+        continue;
+      }
+      BOOST_TEST(j.skipped);
+      BOOST_TEST(j.skip_reason == "error");
+      BOOST_TEST(j.error.find("cannot write transcript") != std::string::npos);
+      BOOST_REQUIRE(j.sessions.size() == 1u);  // the second session never ran
+      auto const& s = j.sessions[0];
+      BOOST_TEST(s.skipped);
+      BOOST_TEST(s.transcript.empty());
+      BOOST_TEST(s.turns == 4u);
+      BOOST_REQUIRE(!s.log_file.empty());
+      BOOST_TEST(read(s.log_file).find("CONVERSATION COMPLETED") != std::string::npos);
+      auto state = run_sync(store.value().load(s.run_id));
+      BOOST_REQUIRE(state.has_value());
+      BOOST_TEST((state.value().status == leash::Status::error));
+      BOOST_TEST(state.value().reason.find("cannot write transcript") != std::string::npos);
+    }
+    BOOST_TEST(progress.str().find("failed after 4 turns: cannot write transcript") != std::string::npos);
+    // No temporary file is left beside the folder.
+    for (auto const& e : fs::directory_iterator(dir.path() / "conversations"))
+      BOOST_TEST(e.path().filename().string().find(".tmp.") == std::string::npos);
+  }
+}
+
+// Cleanup warnings follow the last session's progress line, as they always
+// did, though that line now waits for the session's files.
+BOOST_AUTO_TEST_CASE(cleanup_warnings_follow_the_session_line) {
+  TempDir dir("cleanup-order");
+  std::ostringstream progress;
+  auto calls = std::make_shared<std::vector<std::string>>();
+  sim::Runner runner(options(dir.path(), &progress), scripted_persona, [&](sim::JobContext const&) {
+    Tracker t(calls);
+    t.fail_cleanup = true;
+    return t;
+  });
+  auto batch = runner.run({persona("P")});
+  BOOST_REQUIRE(batch.has_value());
+  auto text = progress.str();
+  auto session = text.find(" turns, ");
+  auto warning = text.find("warning: provider cleanup failed");
+  BOOST_REQUIRE(session != std::string::npos);
+  BOOST_REQUIRE(warning != std::string::npos);
+  BOOST_TEST(session < warning);
+  auto log = read(batch.value().jobs.at(0).sessions.at(0).log_file);
+  BOOST_TEST(log.find("CONVERSATION COMPLETED") < log.find("provider cleanup failed"));
+}
+
 // An empty transcript (an unsynced write cut short by a power loss) is not done.
 BOOST_AUTO_TEST_CASE(resume_redoes_an_empty_transcript) {
   TempDir dir("empty");

@@ -107,7 +107,10 @@ class LlmSpeaker {
   /// failure record of its last attempt (sim/retry.hpp); {} before any.
   json::object const& last_metadata() const noexcept { return metadata_; }
 
-  void set_system_prompt(std::string prompt) { options_.system_prompt = std::move(prompt); }
+  void set_system_prompt(std::string prompt) {
+    options_.system_prompt = std::move(prompt);
+    kept_ = false;
+  }
 
   /// A random UUID (version 4) made for this speaker; replaced by a non-empty
   /// `conversation_id` that a reply's `extra` carries.
@@ -119,12 +122,22 @@ class LlmSpeaker {
   llm::AnyTransport& transport() noexcept { return transport_; }
 
  private:
-  boost::asio::awaitable<result<Reply>> complete(std::vector<llm::ChatMessage> messages);
+  boost::asio::awaitable<result<Reply>> complete();
+  void update_messages(History history);
   Reply to_reply(llm::Completion& done) const;
   void adopt_conversation_id(json::object const& extra);
 
   llm::AnyTransport transport_;
   LlmSpeakerOptions options_;
+  // The last call's request. A conversation's history only grows, so the
+  // next call keeps the messages of the turns it already had and adds the
+  // new ones (messages_for(history) all the same), instead of copying the
+  // whole history each turn.
+  llm::CompletionRequest request_;
+  bool kept_ = false;           // request_.messages were made by update_messages
+  std::size_t lead_ = 0;        // messages before the history's (system, start prompt)
+  bool opener_ = false;         // the start prompt is among them
+  std::size_t reminded_ = 0;    // the message the reminder was put before, + 1; 0: none
   RetryContext retry_ctx_;
   json::object metadata_;
   bool last_failed_ = false;

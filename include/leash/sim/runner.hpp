@@ -57,6 +57,7 @@
 #include <filesystem>
 #include <iosfwd>
 #include <map>
+#include <memory>
 #include <optional>
 #include <random>
 #include <string>
@@ -112,7 +113,11 @@ struct RunnerOptions {
   /// Transcripts always appear whole or not at all when a process is killed
   /// (written beside, renamed over), which is what resume relies on. With
   /// `sync_files` they are also synced to disk and survive a power loss,
-  /// at several milliseconds each on the io_context's thread.
+  /// at several milliseconds each. Files are written on a thread of the
+  /// runner's own, in order, while the conversations go on; a job holds its
+  /// place under max_concurrent until its last conversation has ended and
+  /// its speakers are cleaned up, and is finished (results, store, progress)
+  /// once its files are written; the run returns when every file is.
   bool sync_files = false;
   /// Keep every session's turns in the results (SessionResult::conversation).
   /// Off for very large batches: the transcripts and the store still have them.
@@ -186,6 +191,7 @@ result<void> check_resume(std::filesystem::path const& folder, RunnerOptions con
 
 /// A factory's speaker type: what it returns, unwrapped from result<…>.
 namespace detail {
+struct SessionRecord;
 template <class T> struct unwrap_result { using type = T; };
 template <class T> struct unwrap_result<result<T>> { using type = T; };
 template <class F>
@@ -226,8 +232,12 @@ class Runner {
     JobContext context;
   };
   struct Shared;
+  struct Gate;
+  struct FinishedSession;
   boost::asio::awaitable<void> worker(Shared& shared);
-  boost::asio::awaitable<JobResult> run_job(Job job, Shared& shared);
+  boost::asio::awaitable<JobResult> run_job(Job job, Shared& shared, std::shared_ptr<Gate> gate);
+  boost::asio::awaitable<std::string> finish_session(FinishedSession& s, std::optional<detail::SessionRecord>& record,
+                                                     std::optional<AnyStore>& store, Shared& shared);
   template <class S>
   static boost::asio::awaitable<std::string> call_cleanup(S& speaker);
   void progress_line(std::string const& line);

@@ -71,6 +71,11 @@ class SessionLog {
   /// the system clock). Errc::store_failed names the file when it cannot be
   /// opened.
   static result<SessionLog> open(std::filesystem::path const& path, std::function<double()> clock = {});
+  /// A log that hands each block, whole, to `sink` instead of writing it (a
+  /// runner passes them to the thread that writes its files, which opens
+  /// `path`); path() is `path`, ok() stays true.
+  static SessionLog to_sink(std::filesystem::path path, std::function<void(std::string)> sink,
+                            std::function<double()> clock = {});
 
   SessionLog(SessionLog&&) noexcept = default;
   SessionLog& operator=(SessionLog&&) noexcept = default;
@@ -102,9 +107,10 @@ class SessionLog {
   // one call, so a reader (or a crash) never sees half of it.
   std::string stamp() const;
   static void line(std::string& block, std::string const& stamp, std::string_view level, std::string_view message);
-  void write(std::string const& block);
+  void write(std::string block);
 
   leash::detail::UniqueFd fd_;
+  std::function<void(std::string)> sink_;
   std::filesystem::path path_;
   std::function<double()> clock_;
   bool ok_ = true;

@@ -62,17 +62,55 @@ inline boost::asio::awaitable<result<Reply>> LlmSpeaker::start() {
     last_failed_ = false;
     co_return r;
   }
-  std::vector<llm::ChatMessage> messages;
-  messages.reserve(2);
+  auto& messages = request_.messages;
+  messages.clear();
+  kept_ = false;
   if (!options_.system_prompt.empty()) messages.push_back(detail::chat_message("system", options_.system_prompt));
   messages.push_back(detail::chat_message("user", options_.start_prompt));
-  co_return co_await complete(std::move(messages));
+  co_return co_await complete();
 }
 
 inline boost::asio::awaitable<result<Reply>> LlmSpeaker::respond(History history) {
   if (history.empty()) co_return co_await start();
-  auto messages = messages_for(history);
-  co_return co_await complete(std::move(messages));
+  update_messages(history);
+  co_return co_await complete();
+}
+
+inline void LlmSpeaker::update_messages(History history) {
+  // request_.messages becomes messages_for(history), keeping what it has.
+  auto& m = request_.messages;
+  auto is_own = [&](Turn const& t) { return t.turn != 0 && t.speaker == options_.role; };
+  bool const system = !options_.system_prompt.empty();
+  bool const opener = is_own(history.front());
+  if (!kept_ || opener != opener_) {
+    m.clear();
+    if (system) m.push_back(detail::chat_message("system", options_.system_prompt));
+    if (opener) m.push_back(detail::chat_message("user", options_.start_prompt));
+    lead_ = m.size();
+    opener_ = opener;
+    reminded_ = 0;
+    kept_ = true;
+  }
+  if (reminded_) {
+    m[reminded_ - 1].content.erase(0, options_.reminder.size() + 2);
+    reminded_ = 0;
+  }
+  // The turns already there, as long as they still match the history.
+  std::size_t same = 0;
+  std::size_t const had = m.size() - lead_;
+  while (same < had && same < history.size()) {
+    Turn const& t = history[same];
+    auto const& msg = m[lead_ + same];
+    if (msg.role != (is_own(t) ? "assistant" : "user") || msg.content != t.response) break;
+    ++same;
+  }
+  m.resize(lead_ + same);
+  for (std::size_t k = same; k < history.size(); ++k)
+    m.push_back(detail::chat_message(is_own(history[k]) ? "assistant" : "user", history[k].response));
+  if (options_.role == Role::persona && !options_.reminder.empty() && history.back().speaker == Role::provider) {
+    m.back().content.insert(0, options_.reminder + "\n\n");
+    reminded_ = m.size();
+  }
 }
 
 inline std::vector<llm::ChatMessage> LlmSpeaker::messages_for(History history) const {
@@ -93,17 +131,16 @@ inline std::vector<llm::ChatMessage> LlmSpeaker::messages_for(History history) c
   return out;
 }
 
-inline boost::asio::awaitable<result<Reply>> LlmSpeaker::complete(std::vector<llm::ChatMessage> messages) {
+inline boost::asio::awaitable<result<Reply>> LlmSpeaker::complete() {
   if (!transport_) {
     metadata_.clear();
     last_failed_ = true;
     co_return Error{Errc::invalid_config, "LlmSpeaker '" + options_.name + "' has no transport"};
   }
-  llm::CompletionRequest request;
-  request.messages = std::move(messages);
+  llm::CompletionRequest& request = request_;
   request.max_tokens = options_.max_tokens;
   request.temperature = options_.temperature;
-  // One request for every attempt: the history is copied once per reply.
+  // One request for every attempt, kept for the next reply.
   auto once = [this, &request]() -> boost::asio::awaitable<result<Reply>> {
     auto done = co_await transport_.complete(request);
     if (!done) co_return done.error();

@@ -6,9 +6,16 @@
 #include <leash/state.hpp>
 #include <leash/store/detail/file_io.hpp>
 #include <leash/sync_wait.hpp>
+#include <leash/sim/detail/file_writer.hpp>
 #include <leash/sim/detail/time_text.hpp>
 
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
+#include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -300,12 +307,44 @@ struct Runner<MakePersona, MakeProvider>::Shared {
   std::size_t total_jobs = 0;
   std::size_t finished_jobs = 0;
   std::mutex mutex;  // results and progress, should the io_context run on several threads
+  /// Transcripts and logs are written here, off the io_context's thread.
+  detail::FileWriter writer;
+  /// Jobs started, and one message per job finished (a job may finish
+  /// after its worker has gone on: its files are written meanwhile).
+  std::size_t started_jobs = 0;
+  using Signal = boost::asio::experimental::concurrent_channel<void(boost::system::error_code)>;
+  std::optional<Signal> finished;
 
   /// The transcript of (persona, run, session) if it is on disk.
   std::filesystem::path find(RunnerOptions const& o, Persona const& p, int run, int index, std::string_view type) const {
     auto it = existing.find(transcript_stem(p.name, o.persona_model, o.workflow, run, index, type) + ".txt");
     return it == existing.end() ? std::filesystem::path{} : it->second;
   }
+};
+
+/// What lets a job's worker go on to the next job: the job's last
+/// conversation has ended and its speakers are cleaned up (its files may
+/// still be being written).
+template <class MakePersona, class MakeProvider>
+struct Runner<MakePersona, MakeProvider>::Gate {
+  explicit Gate(boost::asio::any_io_executor ex) : opened(std::move(ex), 1) {}
+  typename Shared::Signal opened;
+  std::atomic<bool> released{false};
+  void release() {
+    if (!released.exchange(true)) opened.try_send(boost::system::error_code{});
+  }
+};
+
+/// A session whose conversation is over, waiting for its files.
+template <class MakePersona, class MakeProvider>
+struct Runner<MakePersona, MakeProvider>::FinishedSession {
+  SessionResult sr;
+  std::string error;  ///< the conversation's failure, if it failed
+  bool talked = false;  ///< it ended well: its transcript is being written
+  detail::FileWriter::Session files;
+  std::filesystem::path transcript;
+  std::filesystem::path log_file;
+  std::string label;
 };
 
 template <class MakePersona, class MakeProvider>
@@ -449,8 +488,21 @@ boost::asio::awaitable<result<BatchResult>> Runner<MakePersona, MakeProvider>::a
 
   std::size_t n = shared.jobs.size();
   std::size_t workers = o.max_concurrent == 0 ? n : std::min(n, static_cast<std::size_t>(o.max_concurrent));
+  auto ex = co_await boost::asio::this_coro::executor;
+  shared.finished.emplace(ex, std::max<std::size_t>(n, 1));
   auto make_worker = [&] { return worker(shared); };
-  co_await leash::detail::run_workers(workers, std::move(make_worker));
+  std::exception_ptr failure;
+  try {
+    co_await leash::detail::run_workers(workers, std::move(make_worker));
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  // Jobs finish after their workers have gone on, once their files are
+  // written; every one, and every file, before the results are given.
+  for (std::size_t k = 0; k < shared.started_jobs; ++k)
+    (void)co_await shared.finished->async_receive(boost::asio::as_tuple(boost::asio::use_awaitable));
+  co_await shared.writer.async_drain();
+  if (failure) std::rethrow_exception(failure);
   for (auto& j : shared.done) batch.jobs.push_back(std::move(j));
   for (auto const& j : batch.jobs) {
     if (!j.skipped)
@@ -481,36 +533,95 @@ result<BatchResult> Runner<MakePersona, MakeProvider>::run(std::vector<Persona> 
 
 template <class MakePersona, class MakeProvider>
 boost::asio::awaitable<void> Runner<MakePersona, MakeProvider>::worker(Shared& shared) {
+  auto ex = co_await boost::asio::this_coro::executor;
   for (;;) {
     Job job;
     {
       std::lock_guard lock(shared.mutex);
       if (shared.next >= shared.jobs.size()) co_return;
       job = shared.jobs[shared.next++];
+      ++shared.started_jobs;
     }
-    JobResult r;
-    try {
-      r = co_await run_job(job, shared);
-    } catch (...) {
-      // run_job catches what speakers and hooks throw; this is what is left
-      // (a progress stream that throws, bad_alloc): this job fails, the
-      // worker goes on with the next.
-      r.index = job.context.index;
-      r.persona_model = options_.persona_model;
-      r.persona_name = job.context.persona->name;
-      r.run_number = job.context.run_number;
-      r.skipped = true;
-      r.skip_reason = "error";
-      r.error = detail::what_of(std::current_exception());
-    }
-    std::lock_guard lock(shared.mutex);
-    ++shared.finished_jobs;
-    shared.done.push_back(std::move(r));
+    // The job runs on its own; this worker waits only until it lets go (its
+    // conversations over), and goes on while the job's files are written.
+    auto gate = std::make_shared<Gate>(ex);
+    auto finished = [this, &shared, gate, context = job.context](std::exception_ptr failure, JobResult r) {
+      if (failure) {
+        // run_job catches what speakers and hooks throw; this is what is
+        // left (a progress stream that throws, bad_alloc): this job fails,
+        // the others go on.
+        r = JobResult{};
+        r.index = context.index;
+        r.persona_model = options_.persona_model;
+        r.persona_name = context.persona->name;
+        r.run_number = context.run_number;
+        r.skipped = true;
+        r.skip_reason = "error";
+        r.error = detail::what_of(failure);
+      }
+      {
+        std::lock_guard lock(shared.mutex);
+        ++shared.finished_jobs;
+        shared.done.push_back(std::move(r));
+      }
+      gate->release();
+      shared.finished->try_send(boost::system::error_code{});
+    };
+    boost::asio::co_spawn(ex, run_job(job, shared, gate), std::move(finished));
+    (void)co_await gate->opened.async_receive(boost::asio::as_tuple(boost::asio::use_awaitable));
   }
 }
 
 template <class MakePersona, class MakeProvider>
-boost::asio::awaitable<JobResult> Runner<MakePersona, MakeProvider>::run_job(Job job, Shared& shared) {
+boost::asio::awaitable<std::string> Runner<MakePersona, MakeProvider>::finish_session(
+    FinishedSession& s, std::optional<detail::SessionRecord>& record, std::optional<AnyStore>& store,
+    Shared& shared) {
+  auto const& o = options_;
+  auto files = co_await shared.writer.async_report(s.files);
+  SessionResult& sr = s.sr;
+  std::string error = s.error;
+  if (files.log_opened) sr.log_file = s.log_file;
+  if (s.talked) {
+    if (!files.transcript_error.empty()) {
+      error = files.transcript_error;
+      sr.skipped = true;
+      sr.skip_reason = "error";
+      sr.error = error;
+    } else {
+      sr.transcript = s.transcript;
+    }
+  }
+
+  if (record) {
+    detail::finish_record(*record, sr.conversation, sr.duration_s, error);
+
+    auto appended = co_await store->append_events(record->state.run_id, std::move(record->events));
+    if (!appended) sr.store_error = appended.error().what();
+    auto saved = co_await store->save_head(record->state);
+    if (!saved && sr.store_error.empty()) sr.store_error = saved.error().what();
+    record.reset();
+  }
+
+  std::ostringstream line;
+  line.precision(2);
+  line << std::fixed << s.label << ": ";
+  if (!error.empty())
+    line << "failed after " << sr.turns << " turns: " << error;
+  else
+    line << sr.turns << " turns, " << sr.duration_s << " s" << (sr.early_termination ? ", ended early" : "");
+  if (!sr.store_error.empty()) line << " (not recorded in the store: " << sr.store_error << ")";
+  progress_line(line.str());
+
+  if (!o.keep_conversations) {
+    sr.conversation.clear();
+    sr.conversation.shrink_to_fit();
+  }
+  co_return error;
+}
+
+template <class MakePersona, class MakeProvider>
+boost::asio::awaitable<JobResult> Runner<MakePersona, MakeProvider>::run_job(Job job, Shared& shared,
+                                                                             std::shared_ptr<Gate> gate) {
   auto const& o = options_;
   auto const& ctx = job.context;
   Persona const& p = *ctx.persona;
@@ -528,10 +639,19 @@ boost::asio::awaitable<JobResult> Runner<MakePersona, MakeProvider>::run_job(Job
   // The current session's run in the store, until it is finished: a session
   // cut short by an exception is finished below as failed, never left running.
   std::optional<detail::SessionRecord> record;
+  // The last session, finished once the worker has been let go.
+  std::optional<FinishedSession> last;
   auto fail = [&](std::string message) {
     jr.skipped = true;
     jr.skip_reason = "error";
     jr.error = std::move(message);
+  };
+  auto failed = [&](std::exception_ptr e) {
+    std::string what = detail::what_of(e);
+    if (log) log->error(what, {});
+    fail(what);
+    progress_line("conversation " + std::to_string(ctx.index) + "/" + std::to_string(shared.total_jobs) + " \"" +
+                  p.name + "\" run " + std::to_string(ctx.run_number) + ": failed: " + what);
   };
   auto label = [&](int i, int count, std::string const& type) {
     std::ostringstream s;
@@ -584,7 +704,8 @@ boost::asio::awaitable<JobResult> Runner<MakePersona, MakeProvider>::run_job(Job
 
     for (int i = 1; i <= count && !all_done; ++i) {
       std::string const& type = prepared[i - 1];
-      SessionResult sr;
+      FinishedSession fs;
+      SessionResult& sr = fs.sr;
       sr.index = i;
       sr.session_type = type;
       if (o.resume && multi) {
@@ -605,12 +726,14 @@ boost::asio::awaitable<JobResult> Runner<MakePersona, MakeProvider>::run_job(Job
       std::string stem = ctx.tag + "_" +
                          transcript_stem(p.name, o.persona_model, o.workflow, ctx.run_number, multi ? i : 0,
                                          multi ? std::string_view(type) : std::string_view());
-      auto transcript_path = shared.transcripts_dir / (stem + ".txt");
+      fs.transcript = shared.transcripts_dir / (stem + ".txt");
+      fs.log_file = shared.logs_dir / (stem + ".log");
+      fs.label = label(i, count, type);
+      // The log is created and written on the writer's thread, in order.
       log.reset();
-      if (auto opened = SessionLog::open(shared.logs_dir / (stem + ".log")))
-        log.emplace(std::move(opened).value());
-      if (log) {
-        sr.log_file = shared.logs_dir / (stem + ".log");
+      fs.files = shared.writer.begin_session(fs.log_file);
+      log.emplace(shared.writer.log(fs.files));
+      {
         SessionLogStart start;
         start.persona = persona_info;
         start.persona_name = p.name;
@@ -625,7 +748,7 @@ boost::asio::awaitable<JobResult> Runner<MakePersona, MakeProvider>::run_job(Job
 
       record.reset();
       if (store) {
-        record = detail::begin_record(o, ctx, i, count, type, provider_model, provider_info.name, transcript_path,
+        record = detail::begin_record(o, ctx, i, count, type, provider_model, provider_info.name, fs.transcript,
                                       persona_first);
         auto created = co_await store->create_run(record->state);
         if (created)
@@ -641,98 +764,91 @@ boost::asio::awaitable<JobResult> Runner<MakePersona, MakeProvider>::run_job(Job
       sr.duration_s = detail::steady_seconds() - session_started;
       std::vector<Turn> const& said = turns ? turns.value() : conversation.history();
       for (auto const& t : said) sr.early_termination = sr.early_termination || t.early_termination;
-      if (log)
-        for (auto const& t : said) log->turn(t);
+      for (auto const& t : said) log->turn(t);
 
-      std::string error;
       if (!turns) {
-        error = turns.error().what();
-        if (log) {
-          json::object meta = PT::failure_metadata(*persona);
-          if (meta.empty()) meta = QT::failure_metadata(*provider);
-          log->error(error, meta);
-        }
+        fs.error = turns.error().what();
+        json::object meta = PT::failure_metadata(*persona);
+        if (meta.empty()) meta = QT::failure_metadata(*provider);
+        log->error(fs.error, meta);
         sr.skipped = true;
         sr.skip_reason = "error";
-        sr.error = error;
+        sr.error = fs.error;
         sr.turns = said.size();
         sr.conversation = said;
       } else {
-        if (log) log->end(said.size(), sr.early_termination, sr.duration_s);
-        if (auto saved = save_transcript(said, transcript_path, o.sync_files); !saved) {
-          error = saved.error().what();
-          sr.skipped = true;
-          sr.skip_reason = "error";
-          sr.error = error;
-        } else {
-          sr.transcript = transcript_path;
-        }
+        log->end(said.size(), sr.early_termination, sr.duration_s);
+        shared.writer.save_transcript(fs.files, format_transcript(said), fs.transcript, o.sync_files);
+        fs.talked = true;
         sr.turns = said.size();
         sr.conversation = std::move(turns).value();
       }
 
-      if (record) {
-        detail::finish_record(*record, sr.conversation, sr.duration_s, error);
-
-        auto appended = co_await store->append_events(record->state.run_id, std::move(record->events));
-        if (!appended) sr.store_error = appended.error().what();
-        auto saved = co_await store->save_head(record->state);
-        if (!saved && sr.store_error.empty()) sr.store_error = saved.error().what();
-        record.reset();
+      if (i == count) {
+        // The job's last session: its worker may go on while its files are
+        // written (below).
+        last.emplace(std::move(fs));
+        break;
       }
-
-      std::ostringstream line;
-      line.precision(2);
-      line << std::fixed << label(i, count, type) << ": ";
-      if (!error.empty())
-        line << "failed after " << sr.turns << " turns: " << error;
-      else
-        line << sr.turns << " turns, " << sr.duration_s << " s" << (sr.early_termination ? ", ended early" : "");
-      if (!sr.store_error.empty()) line << " (not recorded in the store: " << sr.store_error << ")";
-      progress_line(line.str());
-
-      if (!o.keep_conversations) {
-        sr.conversation.clear();
-        sr.conversation.shrink_to_fit();
-      }
+      // Later sessions build on this one: its transcript must be there.
+      std::string error = co_await finish_session(fs, record, store, shared);
       jr.sessions.push_back(std::move(sr));
       if (!error.empty()) {
-        // Later sessions build on this one: they do not run (as the reference).
+        // Later sessions do not run (as the reference).
         fail(error);
         break;
       }
     }
   } catch (...) {
-    std::string what = detail::what_of(std::current_exception());
-    if (log) log->error(what, {});
-    fail(what);
-    progress_line("conversation " + std::to_string(ctx.index) + "/" + std::to_string(shared.total_jobs) + " \"" +
-                  p.name + "\" run " + std::to_string(ctx.run_number) + ": failed: " + what);
+    failed(std::current_exception());
   }
-  if (record) {
+  if (record && !last) {
     detail::finish_record(*record, {}, 0.0, jr.error.empty() ? std::string("the session was cut short") : jr.error);
     (void)co_await store->append_events(record->state.run_id, std::move(record->events));
     (void)co_await store->save_head(record->state);
     record.reset();
   }
 
-  // Always, whatever happened above; a failing cleanup is reported, never thrown.
+  // Always, whatever happened above; a failing cleanup is reported, never
+  // thrown. Its progress lines come after the last session's.
+  std::vector<std::string> warnings;
   if (persona) {
     auto failure = co_await call_cleanup(*persona);
     if (!failure.empty()) {
       if (log) log->warning("persona cleanup failed: " + failure);
-      progress_line("warning: persona cleanup failed for \"" + p.name + "\" run " + std::to_string(ctx.run_number) +
-                    ": " + failure);
+      warnings.push_back("warning: persona cleanup failed for \"" + p.name + "\" run " +
+                         std::to_string(ctx.run_number) + ": " + failure);
     }
   }
   if (provider) {
     auto failure = co_await call_cleanup(*provider);
     if (!failure.empty()) {
       if (log) log->warning("provider cleanup failed: " + failure);
-      progress_line("warning: provider cleanup failed for \"" + p.name + "\" run " +
-                    std::to_string(ctx.run_number) + ": " + failure);
+      warnings.push_back("warning: provider cleanup failed for \"" + p.name + "\" run " +
+                         std::to_string(ctx.run_number) + ": " + failure);
     }
   }
+  // Done with the speakers: the next job may talk.
+  provider.reset();
+  persona.reset();
+  gate->release();
+
+  if (last) {
+    try {
+      std::string error = co_await finish_session(*last, record, store, shared);
+      jr.sessions.push_back(std::move(last->sr));
+      if (!error.empty()) fail(error);
+    } catch (...) {
+      failed(std::current_exception());
+    }
+    if (record) {
+      detail::finish_record(*record, {}, 0.0, jr.error.empty() ? std::string("the session was cut short") : jr.error);
+      (void)co_await store->append_events(record->state.run_id, std::move(record->events));
+      (void)co_await store->save_head(record->state);
+      record.reset();
+    }
+  }
+  for (auto const& w : warnings) progress_line(w);
   jr.duration_s = detail::steady_seconds() - started;
   co_return jr;
 }

@@ -45,30 +45,38 @@ inline Error store_error(std::string_view what, std::filesystem::path const& pat
 
 }  // namespace detail::transcript_impl
 
-inline result<void> save_transcript(std::span<Turn const> turns, std::filesystem::path const& path, bool durable) {
-  namespace io = detail::transcript_impl;
-  auto target = io::with_parent(path);
+namespace detail::transcript_impl {
+
+/// save_transcript of a transcript's text, already formatted.
+inline result<void> save_text(std::string_view text, std::filesystem::path const& path, bool durable) {
+  auto target = with_parent(path);
   std::error_code ec;
   std::filesystem::create_directories(target.parent_path(), ec);
-  if (ec) return io::store_error("cannot create the folder of transcript", path, ec);
+  if (ec) return store_error("cannot create the folder of transcript", path, ec);
   // 0644: transcripts are shared results (judges, people), not secrets.
   if (durable) {
-    if (auto werr = leash::detail::file_io::replace_atomically(target, format_transcript(turns), 0644))
-      return io::store_error("cannot write transcript", path, werr);
+    if (auto werr = leash::detail::file_io::replace_atomically(target, text, 0644))
+      return store_error("cannot write transcript", path, werr);
     return success();
   }
   // Not synced: a kill still leaves the old file or the whole new one.
   auto tmp = leash::detail::file_io::temporary_beside(target);
-  if (auto werr = leash::detail::file_io::write_new_file(tmp, format_transcript(turns), false, 0644)) {
+  if (auto werr = leash::detail::file_io::write_new_file(tmp, text, false, 0644)) {
     ::unlink(tmp.c_str());
-    return io::store_error("cannot write transcript", path, werr);
+    return store_error("cannot write transcript", path, werr);
   }
   if (::rename(tmp.c_str(), target.c_str()) != 0) {
     auto rerr = leash::detail::file_io::last_error();
     ::unlink(tmp.c_str());
-    return io::store_error("cannot write transcript", path, rerr);
+    return store_error("cannot write transcript", path, rerr);
   }
   return success();
+}
+
+}  // namespace detail::transcript_impl
+
+inline result<void> save_transcript(std::span<Turn const> turns, std::filesystem::path const& path, bool durable) {
+  return detail::transcript_impl::save_text(format_transcript(turns), path, durable);
 }
 
 inline result<SessionLog> SessionLog::open(std::filesystem::path const& path, std::function<double()> clock) {
@@ -86,6 +94,15 @@ inline result<SessionLog> SessionLog::open(std::filesystem::path const& path, st
   return log;
 }
 
+inline SessionLog SessionLog::to_sink(std::filesystem::path path, std::function<void(std::string)> sink,
+                                      std::function<double()> clock) {
+  SessionLog log;
+  log.path_ = std::move(path);
+  log.sink_ = std::move(sink);
+  log.clock_ = clock ? std::move(clock) : std::function<double()>(detail::now_seconds);
+  return log;
+}
+
 inline std::string SessionLog::stamp() const { return detail::local_stamp(clock_ ? clock_() : 0.0); }
 
 inline void SessionLog::line(std::string& block, std::string const& stamp, std::string_view level,
@@ -98,7 +115,11 @@ inline void SessionLog::line(std::string& block, std::string const& stamp, std::
   block += '\n';
 }
 
-inline void SessionLog::write(std::string const& block) {
+inline void SessionLog::write(std::string block) {
+  if (sink_) {
+    sink_(std::move(block));
+    return;
+  }
   if (!fd_ || leash::detail::file_io::write_all(fd_.get(), block)) ok_ = false;
 }
 
@@ -142,7 +163,7 @@ inline void SessionLog::start(SessionLogStart const& s) {
        "Session: " + std::to_string(s.session_index) + "/" + std::to_string(s.session_count) + " " +
            io::or_dash(s.session_type));
   line(b, t, "INFO", rule);
-  write(b);
+  write(std::move(b));
 }
 
 inline void SessionLog::turn(Turn const& turn) {
@@ -164,7 +185,7 @@ inline void SessionLog::turn(Turn const& turn) {
   line(b, t, "INFO", "logging: " + json::serialize(turn.logging));
   if (turn.early_termination) line(b, t, "WARNING", "EARLY TERMINATION detected by " + who);
   line(b, t, "INFO", std::string(40, '-'));
-  write(b);
+  write(std::move(b));
 }
 
 inline void SessionLog::error(std::string_view message, json::object const& failure_metadata) {
@@ -172,7 +193,7 @@ inline void SessionLog::error(std::string_view message, json::object const& fail
   std::string b;
   line(b, t, "ERROR", message);
   if (!failure_metadata.empty()) line(b, t, "ERROR", "failure metadata: " + json::serialize(failure_metadata));
-  write(b);
+  write(std::move(b));
 }
 
 inline void SessionLog::end(std::size_t total_turns, bool early_termination, double duration_s) {
@@ -190,19 +211,19 @@ inline void SessionLog::end(std::size_t total_turns, bool early_termination, dou
     line(b, t, "INFO", buf);
   }
   line(b, t, "INFO", rule);
-  write(b);
+  write(std::move(b));
 }
 
 inline void SessionLog::info(std::string_view message) {
   std::string b;
   line(b, stamp(), "INFO", message);
-  write(b);
+  write(std::move(b));
 }
 
 inline void SessionLog::warning(std::string_view message) {
   std::string b;
   line(b, stamp(), "WARNING", message);
-  write(b);
+  write(std::move(b));
 }
 
 }  // namespace leash::sim
