@@ -310,4 +310,33 @@ BOOST_AUTO_TEST_CASE(session_log_open_failure_names_the_file) {
   BOOST_TEST(opened.error().message.find(path.string()) != std::string::npos, opened.error().message);
 }
 
+// A log into a sink (how the runner hands blocks to its file thread) gives
+// the very bytes a file log writes, one whole block per call.
+BOOST_AUTO_TEST_CASE(session_log_to_a_sink_gives_the_file_s_bytes) {
+  TempDir dir;
+  auto clock = [] { return 1767225600.0; };
+  auto opened = SessionLog::open(dir.path() / "file.log", clock);
+  BOOST_TEST_REQUIRE(opened.has_value(), why(opened));
+  std::vector<std::string> blocks;
+  auto sunk = SessionLog::to_sink(dir.path() / "sink.log", [&](std::string b) { blocks.push_back(std::move(b)); }, clock);
+  BOOST_TEST(sunk.path() == dir.path() / "sink.log");
+  for (SessionLog* log : {&opened.value(), &sunk}) {
+    log->start({});
+    log->turn(make_turn(1, Role::persona, "hi"));
+    log->error("broke", {});
+    log->end(1, false, 1.5);
+    log->warning("careful");
+  }
+  BOOST_TEST(blocks.size() == 5u);
+  std::string joined;
+  for (auto const& b : blocks) {
+    BOOST_TEST(!b.empty());
+    BOOST_TEST(b.back() == '\n');
+    joined += b;
+  }
+  BOOST_TEST(joined == read_file(dir.path() / "file.log"));
+  BOOST_TEST(sunk.ok());
+  BOOST_TEST(!fs::exists(dir.path() / "sink.log"));
+}
+
 BOOST_AUTO_TEST_SUITE_END()
