@@ -15,6 +15,7 @@
 #include <boost/test/unit_test.hpp>
 
 #if defined(LEASH_HAS_TOMLPLUSPLUS) && defined(LEASH_HAS_SQLITE)
+#include "scripted_teacher.hpp"
 #include "support.hpp"
 #include "temp_dir.hpp"
 
@@ -35,19 +36,13 @@ namespace json = leash::json;
 namespace learn = leash::learn;
 namespace ss = leash::learn::spec_search;
 using leash::Errc;
+using leash_test::call;
+using leash_test::reply;
 using leash_test::run_sync;
-
-std::string read(fs::path const& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-void write(fs::path const& p, std::string const& text) {
-  std::ofstream out(p, std::ios::binary);
-  out << text;
-}
+using leash_test::teacher;
+using leash_test::Teacher;
+using leash_test::read_text;
+using leash_test::write_text;
 
 /// The calculator agent reading <home>/calc.toml for every task, as a user's
 /// program would: the session's edits reach it through the file only.
@@ -92,21 +87,6 @@ std::vector<learn::EvalSample> benchmark() {
           sample("f4", "What is the capital of Kenya?", "Nairobi", "facts")};
 }
 
-leash::llm::Completion reply(std::string text) {
-  leash::llm::Completion c;
-  c.text = std::move(text);
-  c.usage = {1000, 200};
-  return c;
-}
-
-leash::llm::Completion call(std::string tool, json::object args) {
-  leash::llm::Completion c;
-  c.text = "Looking.";
-  c.tool_calls.push_back({"call-" + tool, tool, json::value(std::move(args))});
-  c.usage = {1000, 50};
-  return c;
-}
-
 constexpr char const* clusters_reply =
     "Arithmetic questions fail: the calculator is not enabled.\n"
     "```json\n"
@@ -140,7 +120,7 @@ struct Fixture {
 
   Fixture() {
     fs::create_directories(home);
-    write(home / "calc.toml",
+    write_text(home / "calc.toml",
           "[agent]\nname = \"calc\"\ntools = [\"lookup\"]\nmax_turns = 5\ntemperature = 0.3\n"
           "system_prompt = \"Answer briefly.\"\n");
     auto opened = leash::open_store("sqlite:" + (dir.path() / "leash.db").string());
@@ -164,13 +144,6 @@ struct Fixture {
     return o;
   }
 };
-
-using Teacher = std::shared_ptr<leash::llm::ScriptedTransport>;
-
-Teacher teacher(std::vector<leash::llm::Completion> replies) {
-  std::vector<leash::result<leash::llm::Completion>> script(replies.begin(), replies.end());
-  return std::make_shared<leash::llm::ScriptedTransport>(std::move(script), "teacher");
-}
 
 BOOST_AUTO_TEST_SUITE(learn_spec_search_session)
 
@@ -227,17 +200,17 @@ BOOST_AUTO_TEST_CASE(a_helpful_edit_is_kept_and_a_harmful_one_is_rolled_back_on_
 
   // The files of the session, and the store.
   auto dir = f.dir.path() / "sessions" / s.id;
-  auto diagnosis = read(dir / "diagnosis.md");
+  auto diagnosis = read_text(dir / "diagnosis.md");
   BOOST_TEST(diagnosis.find("2 tool calls") != std::string::npos, diagnosis);  // list_traces, run_student_on_task
   BOOST_TEST(diagnosis.find("calculator is not enabled") != std::string::npos);
   BOOST_TEST(fs::exists(dir / "teacher_traces" / "diagnose.jsonl"));
   BOOST_TEST(fs::exists(dir / "teacher_traces" / "plan.jsonl"));
-  auto plan = json::parse(read(dir / "plan.json")).as_object();
+  auto plan = json::parse(read_text(dir / "plan.json")).as_object();
   BOOST_TEST(plan.at("edits").as_array().size() == 4u);
   auto const& clusters = plan.at("failure_clusters").as_array();
   BOOST_REQUIRE(clusters.size() == 2u);
   BOOST_TEST(clusters[1].at("skill_gap").as_string().starts_with("dropped: insufficient evidence"));
-  auto saved = ss::session_from_json(json::parse(read(dir / "session.json")));
+  auto saved = ss::session_from_json(json::parse(read_text(dir / "session.json")));
   BOOST_TEST((saved.value().status == ss::SessionStatus::awaiting_review));
   auto stored = f.sessions->get_session(s.id);
   BOOST_REQUIRE(stored.has_value());
@@ -326,7 +299,7 @@ BOOST_AUTO_TEST_CASE(the_gate_compares_with_the_last_accepted_state_not_the_star
   CalcStudent student{f.home, leash::AnyStore{}};
   ss::SpecSearchSession session(leash::llm::AnyTransport(t), learn::TraceStore(f.store), ss::ConfigHome(f.home),
                                 student, benchmark(), ScriptedScorer{scores}, f.options());
-  auto before = read(f.home / "calc.toml");
+  auto before = read_text(f.home / "calc.toml");
   auto ran = run_sync(session.run_session(ss::Trigger::on_demand()));
   BOOST_REQUIRE(ran.has_value());
   auto const& s = ran.value();
@@ -339,7 +312,7 @@ BOOST_AUTO_TEST_CASE(the_gate_compares_with_the_last_accepted_state_not_the_star
   auto config = learn::parse_agent_config_file(f.home / "calc.toml").value();
   BOOST_TEST(config.max_turns == 6);
   BOOST_TEST(config.temperature == 0.3);  // the rejected edit is undone
-  BOOST_TEST(read(f.home / "calc.toml") != before);
+  BOOST_TEST(read_text(f.home / "calc.toml") != before);
   BOOST_TEST(scores->empty());  // no extra scoring: the after-score is the last accepted one
 }
 
@@ -356,7 +329,7 @@ void edit_is_undone_when_measuring_gives(double after, std::string const& says) 
                                 learn::TraceStore(f.store), ss::ConfigHome(f.home), student, benchmark(),
                                 ScriptedScorer{scores}, f.options());
   session.set_session_store(f.sessions);
-  auto before = read(f.home / "calc.toml");
+  auto before = read_text(f.home / "calc.toml");
   auto ran = run_sync(session.run_session(ss::Trigger::on_demand()));
   BOOST_REQUIRE_MESSAGE(ran.has_value(), (ran.has_error() ? ran.error().what() : ""));
   auto const& s = ran.value();
@@ -364,7 +337,7 @@ void edit_is_undone_when_measuring_gives(double after, std::string const& says) 
   BOOST_REQUIRE(s.edit_outcomes.size() == 1u);
   BOOST_TEST((s.edit_outcomes[0].status == ss::OutcomeStatus::rejected_by_gate));
   BOOST_TEST(s.edit_outcomes[0].error.value().find(says) != std::string::npos, s.edit_outcomes[0].error.value());
-  BOOST_TEST(read(f.home / "calc.toml") == before);
+  BOOST_TEST(read_text(f.home / "calc.toml") == before);
   BOOST_TEST(s.checkpoint_post.value() == s.checkpoint_pre);
   auto stored = f.sessions->get_session(s.id).value();  // saved: the store accepts what the session holds
   BOOST_TEST(stored.value().edit_outcomes.size() == 1u);
@@ -393,7 +366,7 @@ BOOST_AUTO_TEST_CASE(an_edit_the_budget_cannot_measure_is_skipped_untouched) {
   ss::SpecSearchSession session(leash::llm::AnyTransport(teacher({reply(clusters_reply), reply(one_param)})),
                                 learn::TraceStore(f.store), ss::ConfigHome(f.home), student, benchmark(),
                                 ScriptedScorer{scores, 0.30}, o);
-  auto before = read(f.home / "calc.toml");
+  auto before = read_text(f.home / "calc.toml");
   auto ran = run_sync(session.run_session(ss::Trigger::on_demand()));
   BOOST_REQUIRE(ran.has_value());
   auto const& s = ran.value();
@@ -401,7 +374,7 @@ BOOST_AUTO_TEST_CASE(an_edit_the_budget_cannot_measure_is_skipped_untouched) {
   BOOST_TEST((s.edit_outcomes[0].status == ss::OutcomeStatus::skipped));
   BOOST_TEST(s.edit_outcomes[0].error.value().find("not enough budget left to measure it") != std::string::npos,
              s.edit_outcomes[0].error.value());
-  BOOST_TEST(read(f.home / "calc.toml") == before);
+  BOOST_TEST(read_text(f.home / "calc.toml") == before);
   BOOST_TEST(scores->size() == 1u);  // the edit was never scored
   BOOST_TEST(s.teacher_cost_usd < 0.5);
 }
@@ -412,7 +385,7 @@ BOOST_AUTO_TEST_CASE(manual_autonomy_applies_nothing) {
   auto o = f.options();
   o.autonomy_mode = ss::AutonomyMode::manual;
   CalcStudent student{f.home, leash::AnyStore{}};
-  auto before = read(f.home / "calc.toml");
+  auto before = read_text(f.home / "calc.toml");
   ss::SpecSearchSession session(leash::llm::AnyTransport(t), learn::TraceStore(f.store), ss::ConfigHome(f.home),
                                 student, benchmark(), ss::NoScorer{}, o);
   auto ran = run_sync(session.run_session(ss::Trigger::on_demand()));
@@ -420,7 +393,7 @@ BOOST_AUTO_TEST_CASE(manual_autonomy_applies_nothing) {
   for (auto const& out : ran.value().edit_outcomes)
     BOOST_TEST((out.status == ss::OutcomeStatus::pending_review), out.edit.id);
   BOOST_TEST((ran.value().status == ss::SessionStatus::awaiting_review));
-  BOOST_TEST(read(f.home / "calc.toml") == before);
+  BOOST_TEST(read_text(f.home / "calc.toml") == before);
 }
 
 BOOST_AUTO_TEST_CASE(a_session_loop_runs_sessions_until_they_stagnate) {

@@ -14,6 +14,7 @@
 
 #if defined(LEASH_HAS_TOMLPLUSPLUS) && defined(LEASH_HAS_SQLITE)
 #include "recorded_run.hpp"
+#include "scripted_teacher.hpp"
 #include "support.hpp"
 #include "temp_dir.hpp"
 
@@ -38,19 +39,13 @@ namespace json = leash::json;
 namespace learn = leash::learn;
 namespace ss = leash::learn::spec_search;
 using leash::Errc;
+using leash_test::call;
+using leash_test::reply;
 using leash_test::run_sync;
-
-std::string read(fs::path const& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-void write(fs::path const& p, std::string const& text) {
-  std::ofstream out(p, std::ios::binary);
-  out << text;
-}
+using leash_test::teacher;
+using leash_test::Teacher;
+using leash_test::read_text;
+using leash_test::write_text;
 
 std::string repeat(std::string_view piece, std::size_t n) {
   std::string out;
@@ -151,10 +146,10 @@ struct Fixture {
 
   Fixture() {
     fs::create_directories(home / "archive");
-    write(home / "calc.toml", calc_toml);
-    write(home / "tools.toml", tools_toml);
-    write(home / "notes.txt", "not configuration");
-    write(home / "archive" / "old.toml", "[agent]\nname = \"old\"\n");
+    write_text(home / "calc.toml", calc_toml);
+    write_text(home / "tools.toml", tools_toml);
+    write_text(home / "notes.txt", "not configuration");
+    write_text(home / "archive" / "old.toml", "[agent]\nname = \"old\"\n");
     auto opened = leash::open_store("sqlite:" + (dir.path() / "leash.db").string());
     BOOST_REQUIRE(opened.has_value());
     store = opened.value();
@@ -191,28 +186,6 @@ json::value listed(std::shared_ptr<ss::TeacherContext> const& c, ss::ListTracesA
 using V = std::vector<std::string>;
 
 // ---- scripted teachers ----------------------------------------------------------
-
-leash::llm::Completion reply(std::string words) {
-  leash::llm::Completion c;
-  c.text = std::move(words);
-  c.usage = {1000, 200};
-  return c;
-}
-
-leash::llm::Completion call(std::string tool, json::object args, std::string id = {}) {
-  leash::llm::Completion c;
-  c.text = "Looking.";
-  c.tool_calls.push_back({id.empty() ? "call-" + tool : id, tool, json::value(std::move(args))});
-  c.usage = {1000, 50};
-  return c;
-}
-
-using Teacher = std::shared_ptr<leash::llm::ScriptedTransport>;
-
-Teacher teacher(std::vector<leash::llm::Completion> replies) {
-  std::vector<leash::result<leash::llm::Completion>> script(replies.begin(), replies.end());
-  return std::make_shared<leash::llm::ScriptedTransport>(std::move(script), "teacher");
-}
 
 /// A teacher that only ever calls list_traces, each time with another limit
 /// (so the no-progress policy never sees a repeat): `n` calls, the last repeating.
@@ -441,7 +414,7 @@ BOOST_AUTO_TEST_CASE(get_current_config_gives_every_toml_file_of_the_home) {
   BOOST_TEST(text(files.at("calc.toml")) == calc_toml);
   BOOST_TEST(text(files.at("tools.toml")) == tools_toml);
 
-  write(f.home / "models.toml", "[models.student]\ntemperature = 0.2\n");
+  write_text(f.home / "models.toml", "[models.student]\ntemperature = 0.2\n");
   got = ss::GetCurrentConfigTool{{f.context}}(ss::NoTeacherArgs{});
   BOOST_REQUIRE(got.has_value());
   BOOST_TEST(got.value().as_object().size() == 3u);
@@ -499,7 +472,7 @@ BOOST_AUTO_TEST_CASE(get_tool_description_prefers_the_override_in_tools_toml) {
   BOOST_REQUIRE(calculator.has_value());
   BOOST_TEST(calculator.value() == "Evaluate an arithmetic expression.");
 
-  write(f.home / "tools.toml", "[tools.calculator\ndescription = ");
+  write_text(f.home / "tools.toml", "[tools.calculator\ndescription = ");
   auto broken = describe("calculator");
   BOOST_REQUIRE(broken.has_error());
   BOOST_TEST((broken.error() == Errc::invalid_config), broken.error().what());
