@@ -490,18 +490,25 @@ BOOST_AUTO_TEST_CASE(frontier_growth_early_stopping) {
   }
 }
 
-BOOST_AUTO_TEST_CASE(zero_max_trials_is_a_config_error) {
+/// The engine's error for options that cannot work (`e` after `change`).
+leash::result<opt::OptimizationRun> run_with(void (*change)(opt::EngineOptions&)) {
   opt::LlmOptimizerOptions o;
   o.search_space = space();
   opt::EngineOptions e;
-  e.max_trials = 0;
+  change(e);
   opt::OptimizationEngine<ScriptedRunner> engine(opt::LlmOptimizer(llm::AnyTransport(), std::move(o)),
                                                  ScriptedRunner{std::make_shared<RunnerState>()}, e);
-  auto r = leash::sync_wait(engine.run());
-  BOOST_TEST_REQUIRE(r.has_error());
-  BOOST_TEST((r.error() == Errc::invalid_config));
+  return leash::sync_wait(engine.run());
 }
 
+BOOST_AUTO_TEST_CASE(zero_max_trials_or_zero_concurrent_trials_is_a_config_error) {
+  auto no_trials = run_with([](opt::EngineOptions& e) { e.max_trials = 0; });
+  BOOST_TEST_REQUIRE(no_trials.has_error());
+  BOOST_TEST((no_trials.error() == Errc::invalid_config));
+  auto no_slots = run_with([](opt::EngineOptions& e) { e.max_concurrent_trials = 0; });
+  BOOST_TEST_REQUIRE(no_slots.has_error());
+  BOOST_TEST((no_slots.error() == Errc::invalid_config));
+}
 
 BOOST_AUTO_TEST_CASE(one_trial_at_a_time_numbers_trials_in_order) {
   Harness h({ok(0.1), ok(0.2), ok(0.3)});
@@ -546,18 +553,6 @@ BOOST_AUTO_TEST_CASE(progress_may_take_the_run_so_far) {
   BOOST_TEST(static_cast<bool>(o.progress));
   o.progress = nullptr;
   BOOST_TEST(!o.progress);
-}
-
-BOOST_AUTO_TEST_CASE(zero_concurrent_trials_is_a_config_error) {
-  opt::LlmOptimizerOptions o;
-  o.search_space = space();
-  opt::EngineOptions e;
-  e.max_concurrent_trials = 0;
-  opt::OptimizationEngine<ScriptedRunner> engine(opt::LlmOptimizer(llm::AnyTransport(), std::move(o)),
-                                                 ScriptedRunner{std::make_shared<RunnerState>()}, e);
-  auto r = leash::sync_wait(engine.run());
-  BOOST_TEST_REQUIRE(r.has_error());
-  BOOST_TEST((r.error() == Errc::invalid_config));
 }
 
 BOOST_AUTO_TEST_CASE(concurrent_trials_are_recorded_as_they_complete_with_stable_numbers) {

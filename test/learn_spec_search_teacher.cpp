@@ -72,13 +72,13 @@ bool valid_utf8(std::string_view s) {
 /// note the teacher's tools add, and the note counts the bytes left out.
 void check_cut(std::string_view cut, std::string_view original, std::size_t cap) {
   BOOST_TEST(valid_utf8(cut));
-  auto note = cut.rfind("… [");
+  auto note = cut.rfind("... [");
   BOOST_REQUIRE(note != std::string_view::npos);
   auto kept = cut.substr(0, note);
   BOOST_TEST(kept.size() <= cap);
   BOOST_TEST(kept.size() + 4 > cap);  // at most one character backed off
   BOOST_TEST(original.starts_with(kept));
-  BOOST_TEST(cut.substr(note) == "… [" + std::to_string(original.size() - kept.size()) + " more bytes]");
+  BOOST_TEST(cut.substr(note) == "... [" + std::to_string(original.size() - kept.size()) + " more bytes]");
 }
 
 std::string text(json::value const& v) { return std::string(v.as_string()); }

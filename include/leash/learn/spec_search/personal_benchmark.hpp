@@ -34,6 +34,7 @@
 #include <leash/error.hpp>
 #include <leash/json.hpp>
 #include <leash/learn/evaluator.hpp>
+#include <leash/learn/spec_search/types.hpp>
 #include <leash/learn/trace.hpp>
 #include <leash/learn/trace_store.hpp>
 #include <leash/llm/transport.hpp>

@@ -30,13 +30,6 @@ inline Spend spend_of(llm::Completion const& c, Pricing const& pricing, std::str
   return s;
 }
 
-/// `text` cut to `cap` bytes on a character boundary, saying how much went.
-inline std::string clip(std::string_view text, std::size_t cap) {
-  if (text.size() <= cap) return std::string(text);
-  auto n = utf8_prefix(text, cap);
-  return std::string(text.substr(0, n)) + "... [" + std::to_string(text.size() - n) + " more bytes]";
-}
-
 inline std::string render_field(json::object const& o, std::size_t cap) {
   if (o.empty()) return "{}";
   return clip(json::serialize(o), cap);

@@ -30,11 +30,6 @@ inline double now_seconds() {
 
 inline double usd(std::optional<double> v) { return v && std::isfinite(*v) && *v > 0 ? *v : 0.0; }
 
-inline std::string number_text(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%g", v);
-  return buf;
-}
 
 /// One JSON line appended to a session's teacher log; a log that cannot be
 /// written never fails the session (the store keeps the record).
@@ -125,12 +120,12 @@ boost::asio::awaitable<result<std::optional<BenchmarkSnapshot>>> SpecSearchSessi
     // edit, nor reach the store, which refuses it.
     auto bad = [](double v) { return !std::isfinite(v) || v < 0.0 || v > 1.0; };
     if (bad(snap.overall_score))
-      co_return Error{Errc::invalid_input, "the scorer gave an overall score of " + detail::number_text(snap.overall_score) +
+      co_return Error{Errc::invalid_input, "the scorer gave an overall score of " + leash::detail::format_number(snap.overall_score) +
                                                "; scores must be in [0, 1]"};
     for (auto const& [cluster, v] : snap.cluster_scores)
       if (bad(v))
         co_return Error{Errc::invalid_input, "the scorer gave cluster '" + cluster + "' a score of " +
-                                                 detail::number_text(v) + "; scores must be in [0, 1]"};
+                                                 leash::detail::format_number(v) + "; scores must be in [0, 1]"};
     co_return std::optional<BenchmarkSnapshot>(std::move(snap));
   }
 }

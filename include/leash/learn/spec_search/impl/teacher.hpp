@@ -27,13 +27,6 @@ inline constexpr std::uint64_t max_listed = 100;
 inline constexpr std::uint64_t max_searched = 20;
 inline constexpr std::uint64_t max_benchmark_listed = 50;
 
-/// `text` cut at a UTF-8 boundary, with the number of bytes cut said.
-inline std::string cut(std::string_view text, std::size_t cap) {
-  if (text.size() <= cap) return std::string(text);
-  auto keep = leash::utf8_prefix(text, cap);
-  return std::string(text.substr(0, keep)) + "… [" + std::to_string(text.size() - keep) + " more bytes]";
-}
-
 inline json::value feedback_json(Trace const& t) {
   return t.feedback ? json::value(*t.feedback) : json::value(nullptr);
 }
@@ -43,10 +36,10 @@ inline json::object listing_of(Trace const& t) {
   o["trace_id"] = t.trace_id;
   o["agent"] = t.agent;
   o["model"] = t.model;
-  o["query"] = cut(t.query, listing_text_cap);
+  o["query"] = clip(t.query, listing_text_cap);
   o["outcome"] = to_string(t.outcome);
   o["feedback"] = feedback_json(t);
-  o["result"] = cut(t.result, listing_text_cap);
+  o["result"] = clip(t.result, listing_text_cap);
   return o;
 }
 
@@ -112,8 +105,8 @@ inline boost::asio::awaitable<result<json::value>> GetTraceTool::operator()(args
   if (!got) co_return got.error();
   auto const& t = got.value();
   json::object o = detail::listing_of(t);
-  o["query"] = detail::cut(t.query, detail::query_cap);
-  o["result"] = detail::cut(t.result, detail::result_cap);
+  o["query"] = detail::clip(t.query, detail::query_cap);
+  o["result"] = detail::clip(t.result, detail::result_cap);
   o["status"] = t.status ? json::value(to_string(*t.status)) : json::value(nullptr);
   o["total_tokens"] = t.total_tokens();
   o["latency_seconds"] = t.total_latency_s;
@@ -122,8 +115,8 @@ inline boost::asio::awaitable<result<json::value>> GetTraceTool::operator()(args
     auto const& s = t.steps[i];
     json::object step;
     step["type"] = to_string(s.type);
-    step["input"] = detail::cut(json::serialize(s.input), detail::step_field_cap);
-    step["output"] = detail::cut(json::serialize(s.output), detail::step_field_cap);
+    step["input"] = detail::clip(json::serialize(s.input), detail::step_field_cap);
+    step["output"] = detail::clip(json::serialize(s.output), detail::step_field_cap);
     step["duration_seconds"] = s.duration_s;
     steps.emplace_back(std::move(step));
   }
@@ -150,7 +143,7 @@ inline result<json::value> GetCurrentConfigTool::operator()(args const&) const {
   if (ec) return Error{Errc::store_failed, "cannot list " + context->home.root().string() + ": " + ec.message()};
   std::sort(paths.begin(), paths.end());
   for (auto const& p : paths)
-    files[p.filename().string()] = detail::cut(detail::redacted(detail::read_text(p)), detail::result_cap);
+    files[p.filename().string()] = detail::clip(detail::redacted(detail::read_text(p)), detail::result_cap);
   return json::value(std::move(files));
 }
 
@@ -190,8 +183,8 @@ inline json::value ListPersonalBenchmarkTool::operator()(args const& a) const {
     if (out.size() >= limit) break;
     json::object o;
     o["id"] = s.id;
-    o["query"] = detail::cut(s.query, detail::query_cap);
-    o["expected"] = detail::cut(s.expected, detail::query_cap);
+    o["query"] = detail::clip(s.query, detail::query_cap);
+    o["expected"] = detail::clip(s.expected, detail::query_cap);
     if (auto const* c = s.metadata.if_contains("category")) o["category"] = *c;
     out.emplace_back(std::move(o));
   }
@@ -211,7 +204,7 @@ inline boost::asio::awaitable<result<json::value>> RunStudentOnTaskTool::operato
   context->student_tokens += ans.tokens;
   if (ans.cost_usd && std::isfinite(*ans.cost_usd) && *ans.cost_usd > 0) context->student_cost_usd += *ans.cost_usd;
   json::object o;
-  o["answer"] = detail::cut(ans.text, detail::result_cap);
+  o["answer"] = detail::clip(ans.text, detail::result_cap);
   if (a.expected) o["expected"] = *a.expected;
   o["status"] = ans.status ? json::value(to_string(*ans.status)) : json::value(nullptr);
   o["run_id"] = ans.run_id;

@@ -83,6 +83,14 @@ inline constexpr EnumNames<OutcomeStatus, 6> outcome_names{{{
     {OutcomeStatus::skipped, "skipped"},
 }}};
 
+/// `text` cut to at most `cap` bytes on a UTF-8 character boundary, saying
+/// how many bytes went: what a model is shown of a long field.
+inline std::string clip(std::string_view text, std::size_t cap) {
+  if (text.size() <= cap) return std::string(text);
+  auto n = leash::utf8_prefix(text, cap);
+  return std::string(text.substr(0, n)) + "... [" + std::to_string(text.size() - n) + " more bytes]";
+}
+
 inline Error bad(std::string message) { return Error{Errc::invalid_input, std::move(message)}; }
 
 inline std::string str_or(json::object const& o, std::string_view key, std::string fallback = {}) {
