@@ -61,7 +61,8 @@ struct BudgetReport {
   std::uint64_t spent_input_tokens = 0;
   std::uint64_t spent_output_tokens = 0;
   std::string note = "estimates use a len/4 heuristic; provider-reported usage is authoritative";
-  json::object to_json() const;
+  /// In `sp` (the default storage unless one is given).
+  json::object to_json(json::storage_ptr sp = {}) const;
 };
 
 class ContextManager {
@@ -90,6 +91,10 @@ class ContextManager {
   /// unless another producer is named (the deterministic fallback).
   void add_summary(State& s, std::uint64_t index, std::string content,
                    std::optional<ArtifactStamp> producer = std::nullopt);
+  /// deterministic_summary(s.iterations[index]), reusing the rendering that
+  /// just left the verbatim window when it is the same text (no result
+  /// longer than the summary's 600-character cap).
+  std::string deterministic_summary_of(State const& s, std::uint64_t index);
 
   /// A message source for one planning step: base context plus `feedback`
   /// (rejected attempts and their errors, in order).
@@ -137,6 +142,8 @@ class ContextManager {
   std::size_t failed_seen_ = 0;
   std::size_t failed_chars_ = 0;       ///< size of the failed-approach lines
   std::deque<std::string> recent_;     ///< rendered last `window_` iterations, oldest first
+  std::string evicted_;                ///< the rendering that last left `recent_`
+  std::optional<std::uint64_t> evicted_index_;  ///< whose it is
 };
 
 }  // namespace leash

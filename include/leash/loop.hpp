@@ -217,7 +217,10 @@ class Loop {
                                                               std::size_t first);
   /// Journals the call's start (and the previous call's result), runs it,
   /// appends its record to `it`. A LoopResult if the journal cannot be written.
-  boost::asio::awaitable<std::optional<LoopResult>> execute_journaled(IterationRecord& it, call_type const& call);
+  /// `more_follow`: another call of this iteration may run after it (its start
+  /// write then carries this call's result); false spares keeping a copy.
+  boost::asio::awaitable<std::optional<LoopResult>> execute_journaled(IterationRecord& it, call_type const& call,
+                                                                      bool more_follow = true);
   /// Turns a crash's journal into a recorded iteration with `uncertain` actions.
   boost::asio::awaitable<std::optional<LoopResult>> recover_in_flight(std::vector<JournaledAction> entries);
   /// Settles a pending approval on resume; empty: go on into the main loop.
@@ -245,7 +248,7 @@ class Loop {
   result<std::optional<MetricSnapshot>> measure(std::string const& observation) noexcept;
   boost::asio::awaitable<void> flush_events();
   /// The events buffered for the store, handed over; the buffer keeps its capacity.
-  std::vector<Event> take_store_events();
+  std::vector<SharedEvent> take_store_events();
   void announce();
 
   Planner_ planner_;
@@ -261,7 +264,7 @@ class Loop {
   State state_;
   ContextManager context_;
   Tracer tracer_;
-  std::vector<Event> store_events_;
+  std::vector<SharedEvent> store_events_;
   bool run_created_ = false;
   bool usd_enabled_ = true;
   bool keep_pending_on_finish_ = false;

@@ -109,7 +109,12 @@ inline ProgressReport evaluate_progress(State const& state, IterationRecord cons
     fps.erase(std::unique(fps.begin(), fps.end()), fps.end());
     return fps;
   };
-  if (prev && !it.actions.empty()) r.repetition = fingerprint_set(it) == fingerprint_set(*prev);
+  if (prev && !it.actions.empty()) {
+    if (it.actions.size() == 1 && prev->actions.size() == 1)  // the common case, without building sets
+      r.repetition = it.actions[0].fingerprint == prev->actions[0].fingerprint;
+    else
+      r.repetition = fingerprint_set(it) == fingerprint_set(*prev);
+  }
 
   if (prev && prev->metric && it.metric) r.metric_delta = it.metric->value - prev->metric->value;
 

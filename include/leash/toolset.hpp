@@ -100,6 +100,11 @@ class ToolSet {
   /// non-blocking tools inline. Never throws; every failure is in the outcome.
   boost::asio::awaitable<ToolOutcome> execute(call_type const& call, detail::ToolPool& pool);
 
+  /// execute() without a coroutine when the call's tool runs inline (a
+  /// non-blocking sync tool): the same outcome, here and now. Empty for every
+  /// other tool: use execute().
+  std::optional<ToolOutcome> execute_inline(call_type const& call);
+
   /// What a person deciding on `call` should read: the tool's `preview(args)`
   /// (a diff, a command line, …), or empty when it has none or it threw.
   std::string preview(call_type const& call) const noexcept;

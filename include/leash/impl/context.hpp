@@ -82,15 +82,16 @@ inline std::string deterministic_summary(IterationRecord const& it) {
   return s;
 }
 
-inline json::object BudgetReport::to_json() const {
-  return json::object{{"pinned_system_tokens", pinned_system_tokens},
+inline json::object BudgetReport::to_json(json::storage_ptr sp) const {
+  return json::object({{"pinned_system_tokens", pinned_system_tokens},
                       {"summary_tokens", summary_tokens},
                       {"verbatim_tokens", verbatim_tokens},
                       {"observation_tokens", observation_tokens},
                       {"total_context_tokens", total_context_tokens},
                       {"spent_input_tokens", spent_input_tokens},
                       {"spent_output_tokens", spent_output_tokens},
-                      {"note", note}};
+                      {"note", note}},
+                      std::move(sp));
 }
 
 inline ContextManager::ContextManager(std::uint64_t verbatim_window, std::string summarizer_model,
@@ -126,6 +127,8 @@ inline void ContextManager::attach(State const& s) {
   failed_chars_ = 0;
   for (auto const& f : s.failed_approaches) failed_chars_ += detail::bullet.size() + f.size();
   recent_.clear();
+  evicted_.clear();
+  evicted_index_.reset();
   auto n = s.iterations.size();
   for (auto i = n > window_ ? n - window_ : 0; i < n; ++i) recent_.push_back(render_iteration(s.iterations[i]));
 }
@@ -133,7 +136,12 @@ inline void ContextManager::attach(State const& s) {
 inline void ContextManager::on_iteration_recorded(State const& s) {
   if (window_ > 0) {
     recent_.push_back(render_iteration(s.iterations.back()));
-    while (recent_.size() > window_) recent_.pop_front();
+    while (recent_.size() > window_) {
+      // recent_ holds the last recent_.size() iterations: its front is this one.
+      evicted_index_ = s.iterations.size() - recent_.size();
+      evicted_ = std::move(recent_.front());
+      recent_.pop_front();
+    }
   }
   for (; failed_seen_ < s.failed_approaches.size(); ++failed_seen_)
     failed_chars_ += detail::bullet.size() + s.failed_approaches[failed_seen_].size();
@@ -151,7 +159,23 @@ inline void ContextManager::add_summary(State& s, std::uint64_t index, std::stri
   summary_chars_ += detail::summary_line_size(index, content);
   ++summary_count_;
   summarized_upto_ = std::max(summarized_upto_, index + 1);
-  s.artifacts.push_back(ContextArtifact{"summary", index, std::move(content), producer ? *producer : stamp_});
+  s.artifacts.push_back(
+      ContextArtifact{"summary", index, std::move(content), producer ? std::move(*producer) : stamp_});
+}
+
+inline std::string ContextManager::deterministic_summary_of(State const& s, std::uint64_t index) {
+  IterationRecord const& it = s.iterations[index];
+  bool same = evicted_index_ == index &&
+              std::all_of(it.actions.begin(), it.actions.end(), [](ActionRecord const& a) {
+                return a.result_excerpt.size() <= 600;  // deterministic_summary's cap; the window's is larger
+              });
+  evicted_index_.reset();
+  if (!same) return deterministic_summary(it);
+  std::string out = std::move(evicted_);
+  evicted_.clear();
+  out.resize(utf8_prefix(out, 800));
+  if (out.capacity() > out.size() + 64) out.shrink_to_fit();  // it is kept for the rest of the run
+  return out;
 }
 
 inline std::size_t ContextManager::system_chars(State const& s) const {

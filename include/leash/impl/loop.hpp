@@ -19,13 +19,8 @@ inline std::string token_id(std::string_view token) { return digest(token); }
 
 inline double round3(double v) { return std::round(v * 1000.0) / 1000.0; }
 
-template <class S>
-concept records_with_events = requires(S& s, State const& st, std::vector<Event> ev) {
-  s.append_iteration_with_events(st, std::move(ev));
-};
-
-inline json::value metric_json(std::optional<MetricSnapshot> const& m) {
-  return m ? json::value_from(*m) : json::value(nullptr);
+inline json::value metric_json(std::optional<MetricSnapshot> const& m, json::storage_ptr const& sp = {}) {
+  return m ? json::value_from(*m, sp) : json::value(nullptr, sp);
 }
 
 }  // namespace detail
@@ -273,8 +268,8 @@ boost::asio::awaitable<std::optional<LoopResult>> Loop<P, TS, PL, EL, S>::recove
                                       "started before the process stopped; its outcome is unknown and it "
                                       "was not re-run (the tool is not declared idempotent)",
                                       0.0, e.fingerprint});
-    tracer_.emit(event::action_uncertain, [&] {
-      return json::object{{"tool", e.tool}, {"iteration", e.iteration}, {"position", e.position}};
+    tracer_.emit(event::action_uncertain, [&](json::storage_ptr const& sp) {
+      return json::object({{"tool", e.tool}, {"iteration", e.iteration}, {"position", e.position}}, sp);
     });
   }
   co_return co_await record(std::move(it));
@@ -290,8 +285,8 @@ auto Loop<P, TS, PL, EL, S>::settle_pending(ResumeOptions const& options)
   // Expiry first, as the reference does: an expired request needs no token.
   if (now - p.created_at > p.ttl_s) {
     double age = now - p.created_at;
-    tracer_.emit(event::approval_expired, [&] {
-      return json::object{{"token_id", id}, {"age_s", detail::round3(age)}};
+    tracer_.emit(event::approval_expired, [&](json::storage_ptr const& sp) {
+      return json::object({{"token_id", id}, {"age_s", detail::round3(age)}}, sp);
     });
     state_.pending_approval.reset();
     co_return co_await stop_with(Status::pending_expired, "approval token " + id + " expired after " +
@@ -320,10 +315,10 @@ auto Loop<P, TS, PL, EL, S>::settle_pending(ResumeOptions const& options)
     co_return Error{Errc::approval_action_mismatch,
                     "the pending action of run '" + state_.run_id + "' ('" + p.tool +
                         "') does not match its action hash; the stored run was changed after the request"};
-  tracer_.emit(event::approval_decision, [&] {
-    return json::object{{"token_id", id},
+  tracer_.emit(event::approval_decision, [&](json::storage_ptr const& sp) {
+    return json::object({{"token_id", id},
                         {"decision", to_string(approved ? ApprovalDecision::approved : ApprovalDecision::denied)},
-                        {"note", note}};
+                        {"note", note}}, sp);
   });
   if (!approved) {
     state_.pending_approval.reset();
@@ -349,10 +344,10 @@ auto Loop<P, TS, PL, EL, S>::settle_pending(ResumeOptions const& options)
     changed = "observation differs";
   if (!changed.empty()) {
     std::string token = new_approval_token();
-    tracer_.emit(event::approval_invalidated, [&] {
-      return json::object{{"old_token_id", id},
+    tracer_.emit(event::approval_invalidated, [&](json::storage_ptr const& sp) {
+      return json::object({{"old_token_id", id},
                           {"new_token_id", detail::token_id(token)},
-                          {"reason", "precondition changed since approval was requested"}};
+                          {"reason", "precondition changed since approval was requested"}}, sp);
     });
     p.token_sha256 = sha256_hex(token);
     p.created_at = now;
@@ -384,7 +379,8 @@ auto Loop<P, TS, PL, EL, S>::settle_pending(ResumeOptions const& options)
   last_observation_ = it.observation;
   it.metric = std::move(metric);
   it.plan_text = granted.plan_text.empty() ? "approved action " + granted.tool : granted.plan_text;
-  if (auto ended = co_await execute_journaled(it, call.value())) co_return ended;
+  bool const more_follow = !granted.remaining_calls.empty();
+  if (auto ended = co_await execute_journaled(it, call.value(), more_follow)) co_return ended;
 
   std::vector<call_type> rest;
   for (auto const& planned : granted.remaining_calls) {
@@ -411,8 +407,8 @@ void Loop<P, TS, PL, EL, S>::announce() {
   if (!options_.quiet)
     (options_.console ? *options_.console : std::cerr)
         << "[leash] goal='" << state_.goal << "' | limits: " << limits << '\n';
-  tracer_.emit(event::loop_start, [&] {
-    return json::object{{"goal", state_.goal}, {"limits", limits}, {"run_id", state_.run_id}};
+  tracer_.emit(event::loop_start, [&](json::storage_ptr const& sp) {
+    return json::object({{"goal", state_.goal}, {"limits", limits}, {"run_id", state_.run_id}}, sp);
   });
 }
 
@@ -469,8 +465,8 @@ boost::asio::awaitable<LoopResult> Loop<P, TS, PL, EL, S>::main_loop() {
 
     if (auto stop = policies_.before_iteration(state_)) {
       auto& [name, decision] = *stop;
-      tracer_.emit(event::policy_stop, [&] {
-        return json::object{{"policy", name}, {"reason", decision.reason}};
+      tracer_.emit(event::policy_stop, [&](json::storage_ptr const& sp) {
+        return json::object({{"policy", name}, {"reason", decision.reason}}, sp);
       });
       co_return co_await finish(decision.status.value_or(Status::error), decision.reason);
     }
@@ -484,8 +480,8 @@ boost::asio::awaitable<LoopResult> Loop<P, TS, PL, EL, S>::main_loop() {
     auto measured = measure(it.observation);
     if (measured.has_error()) co_return co_await finish(Status::error, measured.error().what());
     it.metric = std::move(measured).value();
-    tracer_.emit(event::iteration_start, [&] {
-      return json::object{{"index", it.index}, {"metric", detail::metric_json(it.metric)}};
+    tracer_.emit(event::iteration_start, [&](json::storage_ptr const& sp) {
+      return json::object({{"index", it.index}, {"metric", detail::metric_json(it.metric, sp)}}, sp);
     });
 
     if (it.metric && options_.goal_metric.is_success(*it.metric)) {
@@ -536,7 +532,7 @@ boost::asio::awaitable<std::optional<LoopResult>> Loop<P, TS, PL, EL, S>::run_ca
   for (std::size_t i = first; i < calls.size(); ++i) {
     auto& call = calls[i];
     if (auto hit = ceiling()) {
-      tracer_.emit(event::budget_preempt, [&] { return json::object{{"dropped_action", call.name}}; });
+      tracer_.emit(event::budget_preempt, [&](json::storage_ptr const& sp) { return json::object({{"dropped_action", call.name}}, sp); });
       if (auto failed = co_await record(std::move(it))) co_return failed;
       co_return co_await stop_with(Status::budget_exhausted, hit->reason);
     }
@@ -544,8 +540,8 @@ boost::asio::awaitable<std::optional<LoopResult>> Loop<P, TS, PL, EL, S>::run_ca
     if (auto gate = policies_.before_action(state_, ActionView{call.name, call.normalized})) {
       auto& [policy, decision] = *gate;
       if (decision.kind == DecisionKind::stop) {
-        tracer_.emit(event::policy_stop, [&] {
-          return json::object{{"policy", policy}, {"reason", decision.reason}, {"tool", call.name}};
+        tracer_.emit(event::policy_stop, [&](json::storage_ptr const& sp) {
+          return json::object({{"policy", policy}, {"reason", decision.reason}, {"tool", call.name}}, sp);
         });
         if (auto failed = co_await record(std::move(it))) co_return failed;
         co_return co_await stop_with(decision.status.value_or(Status::error), decision.reason);
@@ -557,18 +553,18 @@ boost::asio::awaitable<std::optional<LoopResult>> Loop<P, TS, PL, EL, S>::run_ca
                               decision.reason.empty() ? "requires approval" : decision.reason,
                               action_hash(call.name, call.normalized, state_.state_version),
                               state_.state_version, Tracer::now(), ttl, tools_.preview(call));
-      tracer_.emit(event::approval_requested, [&] {
-        return json::object{{"tool", request.tool()},
+      tracer_.emit(event::approval_requested, [&](json::storage_ptr const& sp) {
+        return json::object({{"tool", request.tool()},
                             {"token_id", detail::token_id(request.token())},
-                            {"reason", request.reason()}};
+                            {"reason", request.reason()}}, sp);
       });
       // (No co_await inside ?: — GCC 12 miscompiles it.)
       ApprovalOutcome outcome{ApprovalDecision::denied, "no approval runner configured"};
       if (options_.approval) outcome = co_await options_.approval->decide(request);
-      tracer_.emit(event::approval_decision, [&] {
-        return json::object{{"token_id", detail::token_id(request.token())},
+      tracer_.emit(event::approval_decision, [&](json::storage_ptr const& sp) {
+        return json::object({{"token_id", detail::token_id(request.token())},
                             {"decision", to_string(outcome.decision)},
-                            {"note", outcome.note}};
+                            {"note", outcome.note}}, sp);
       });
 
       if (outcome.decision == ApprovalDecision::denied) {
@@ -614,7 +610,8 @@ boost::asio::awaitable<std::optional<LoopResult>> Loop<P, TS, PL, EL, S>::run_ca
       }
     }
 
-    if (auto ended = co_await execute_journaled(it, call)) co_return ended;
+    bool const more_follow = i + 1 < calls.size();
+    if (auto ended = co_await execute_journaled(it, call, more_follow)) co_return ended;
   }
   co_return std::nullopt;
 }
@@ -645,15 +642,22 @@ JournaledAction Loop<P, TS, PL, EL, S>::journal_entry(IterationRecord const& it,
 
 template <class P, class TS, class PL, class EL, class S>
 boost::asio::awaitable<std::optional<LoopResult>> Loop<P, TS, PL, EL, S>::execute_journaled(IterationRecord& it,
-                                                                                           call_type const& call) {
+                                                                                           call_type const& call,
+                                                                                           bool more_follow) {
   // Crash-exact: the start is durable before the tool runs. The previous
   // call's result rides in the same write, so a one-call iteration costs one
   // journal write plus the iteration record.
   JournaledAction start = journal_entry(it, call);
   std::vector<JournaledAction> batch;
+  batch.reserve(2);
   if (last_journaled_ && last_journaled_->iteration == it.index) batch.push_back(std::move(*last_journaled_));
   last_journaled_.reset();
-  batch.push_back(start);
+  // Kept (with its result, below) only when a later call of this iteration
+  // will carry it; the iteration record carries the last one.
+  if (more_follow)
+    batch.push_back(start);
+  else
+    batch.push_back(std::move(start));
   auto journaled = co_await store_.journal(state_.run_id, std::move(batch));
   if (journaled.has_error()) {
     std::string tool(call.name);
@@ -662,16 +666,24 @@ boost::asio::awaitable<std::optional<LoopResult>> Loop<P, TS, PL, EL, S>::execut
                                                     "', so it was not run: " + journaled.error().what());
   }
 
-  ToolOutcome outcome = co_await tools_.execute(call, pool_);
+  // Inline (non-blocking) tools run without a coroutine frame of their own.
+  // (No co_await inside ?: — GCC 12 miscompiles it.)
+  ToolOutcome outcome;
+  if (auto ran = tools_.execute_inline(call))
+    outcome = std::move(*ran);
+  else
+    outcome = co_await tools_.execute(call, pool_);
   std::string args_json = json::serialize(call.normalized);
   it.actions.push_back(ActionRecord{std::string(call.name), excerpt(args_json, args_excerpt_cap), outcome.status,
                                     std::move(outcome.output), outcome.duration_s, call.fingerprint});
-  tracer_.emit(event::action_executed, [&] {
+  tracer_.emit(event::action_executed, [&](json::storage_ptr const& sp) {
     auto const& a = it.actions.back();
-    return json::object{{"tool", a.tool}, {"status", to_string(a.status)}, {"duration_s", detail::round3(a.duration_s)}};
+    return json::object({{"tool", a.tool}, {"status", to_string(a.status)}, {"duration_s", detail::round3(a.duration_s)}}, sp);
   });
-  start.result = it.actions.back();
-  last_journaled_ = std::move(start);
+  if (more_follow) {
+    start.result = it.actions.back();
+    last_journaled_ = std::move(start);
+  }
   co_return std::nullopt;
 }
 
@@ -704,15 +716,15 @@ auto Loop<P, TS, PL, EL, S>::plan_step(std::string const& observation, Iteration
     std::optional<double> cost = account_call(plan.usage, plan.model_id);
     it.input_tokens += plan.usage.input_tokens;
     it.output_tokens += plan.usage.output_tokens;
-    tracer_.emit(event::llm_call, [&] {
-      return json::object{{"model", plan.model_id},
+    tracer_.emit(event::llm_call, [&](json::storage_ptr const& sp) {
+      return json::object({{"model", plan.model_id},
                           {"input_tokens", plan.usage.input_tokens},
                           {"output_tokens", plan.usage.output_tokens},
                           {"attempt", attempt},
                           {"max_tokens", request.max_tokens()},
                           {"retries", plan.retries},
                           {"retry_wait_s", detail::round3(plan.retry_wait_s)},
-                          {"cost_usd", cost ? json::value(*cost) : json::value(nullptr)}};
+                          {"cost_usd", cost ? json::value(*cost) : json::value(nullptr)}}, sp);
     });
 
     Planned planned;
@@ -730,10 +742,10 @@ auto Loop<P, TS, PL, EL, S>::plan_step(std::string const& observation, Iteration
       co_return planned;
     }
 
-    tracer_.emit(event::plan_invalid, [&] {
-      json::array list;
+    tracer_.emit(event::plan_invalid, [&](json::storage_ptr const& sp) {
+      json::array list(sp);
       for (auto const& e : errors) list.emplace_back(e);
-      return json::object{{"attempt", attempt}, {"errors", std::move(list)}};
+      return json::object({{"attempt", attempt}, {"errors", std::move(list)}}, sp);
     });
     std::string said = plan.text;
     if (said.empty()) {
@@ -787,8 +799,8 @@ boost::asio::awaitable<std::optional<LoopResult>> Loop<P, TS, PL, EL, S>::record
           Plan const& p = reply.value();
           std::string model = p.model_id.empty() ? std::string(options_.summarizer.model_id()) : p.model_id;
           std::optional<double> cost = account_call(p.usage, model);
-          tracer_.emit(event::llm_call, [&] {
-            return json::object{{"model", model},
+          tracer_.emit(event::llm_call, [&](json::storage_ptr const& sp) {
+            return json::object({{"model", model},
                                 {"input_tokens", p.usage.input_tokens},
                                 {"output_tokens", p.usage.output_tokens},
                                 {"attempt", 0},
@@ -796,7 +808,7 @@ boost::asio::awaitable<std::optional<LoopResult>> Loop<P, TS, PL, EL, S>::record
                                 {"retries", p.retries},
                                 {"retry_wait_s", detail::round3(p.retry_wait_s)},
                                 {"cost_usd", cost ? json::value(*cost) : json::value(nullptr)},
-                                {"purpose", "summary"}};
+                                {"purpose", "summary"}}, sp);
           });
           content = p.text;
         }
@@ -809,25 +821,32 @@ boost::asio::awaitable<std::optional<LoopResult>> Loop<P, TS, PL, EL, S>::record
       // summary, stamped as such so a later drift check tells the truth.
       ArtifactStamp stamp = context_.stamp();
       stamp.model_id = "deterministic-truncate";
-      context_.add_summary(state_, index, deterministic_summary(old), stamp);
+      context_.add_summary(state_, index, context_.deterministic_summary_of(state_, index), std::move(stamp));
     }
     summarized.push_back(index);
   }
 
   auto const& rec = state_.iterations.back();
-  tracer_.emit(event::iteration_end, [&] {
-    return json::object{{"index", rec.index},
+  tracer_.emit(event::iteration_end, [&](json::storage_ptr const& sp) {
+    return json::object({{"index", rec.index},
                         {"trend", to_string(report.trend)},
                         {"repetition", rec.repetition},
                         {"no_progress_streak", state_.no_progress_streak},
                         {"summarized_iterations", std::move(summarized)},
-                        {"accounting", context_.budget_report(state_, last_observation_).to_json()}};
+                        {"accounting", context_.budget_report(state_, last_observation_).to_json(sp)}}, sp);
   });
 
   sync_elapsed();
-  if constexpr (detail::records_with_events<S>) {
+  if constexpr (detail::takes_shared_events<S> || detail::records_with_events<S>) {
     // One write for the iteration and its events where the store can (SQLite: one transaction).
-    auto stored = co_await store_.append_iteration_with_events(state_, take_store_events());
+    std::vector<SharedEvent> events = take_store_events();
+    result<void> stored = success();
+    if constexpr (detail::takes_shared_events<S>) {
+      stored = co_await store_.append_iteration_with_shared_events(state_, std::move(events));
+    } else {
+      std::vector<Event> owned = detail::unshare_events(events);
+      stored = co_await store_.append_iteration_with_events(state_, std::move(owned));
+    }
     if (stored.has_error())
       co_return co_await finish(Status::error, "could not record iteration " + std::to_string(rec.index) +
                                                    ": " + stored.error().what());
@@ -842,9 +861,9 @@ boost::asio::awaitable<std::optional<LoopResult>> Loop<P, TS, PL, EL, S>::record
 }
 
 template <class P, class TS, class PL, class EL, class S>
-std::vector<Event> Loop<P, TS, PL, EL, S>::take_store_events() {
+std::vector<SharedEvent> Loop<P, TS, PL, EL, S>::take_store_events() {
   std::size_t capacity = store_events_.capacity();
-  std::vector<Event> batch = std::move(store_events_);
+  std::vector<SharedEvent> batch = std::move(store_events_);
   store_events_.clear();
   store_events_.reserve(capacity);  // the next iteration emits about as many
   return batch;
@@ -853,7 +872,14 @@ std::vector<Event> Loop<P, TS, PL, EL, S>::take_store_events() {
 template <class P, class TS, class PL, class EL, class S>
 boost::asio::awaitable<void> Loop<P, TS, PL, EL, S>::flush_events() {
   if (store_events_.empty()) co_return;
-  auto stored = co_await store_.append_events(state_.run_id, take_store_events());
+  std::vector<SharedEvent> events = take_store_events();
+  result<void> stored = success();
+  if constexpr (detail::takes_shared_events<S>) {
+    stored = co_await store_.append_shared_events(state_.run_id, std::move(events));
+  } else {
+    std::vector<Event> owned = detail::unshare_events(events);
+    stored = co_await store_.append_events(state_.run_id, std::move(owned));
+  }
   if (stored.has_error()) warnings_.push_back("events not stored: " + stored.error().what());
 }
 
@@ -863,9 +889,9 @@ boost::asio::awaitable<LoopResult> Loop<P, TS, PL, EL, S>::finish(Status status,
   sync_elapsed();
   bool keep_pending = std::exchange(keep_pending_on_finish_, false);
   if (status != Status::awaiting_approval && state_.pending_approval && !keep_pending) {
-    tracer_.emit(event::approval_cancelled, [&] {
-      return json::object{{"token_id", state_.pending_approval->token_sha256.substr(0, 16)},
-                          {"reason", "loop ended: " + reason}};
+    tracer_.emit(event::approval_cancelled, [&](json::storage_ptr const& sp) {
+      return json::object({{"token_id", state_.pending_approval->token_sha256.substr(0, 16)},
+                          {"reason", "loop ended: " + reason}}, sp);
     });
     state_.pending_approval.reset();
   }
@@ -882,11 +908,11 @@ boost::asio::awaitable<LoopResult> Loop<P, TS, PL, EL, S>::finish(Status status,
   }
   LoopResult res = LoopResult::make(status, reason, state_.iterations.size(), state_.metrics, state_.run_id,
                                     std::move(token));
-  tracer_.emit(event::loop_end, [&] {
-    return json::object{{"status", to_string(res.status)},
+  tracer_.emit(event::loop_end, [&](json::storage_ptr const& sp) {
+    return json::object({{"status", to_string(res.status)},
                         {"reason", res.reason},
                         {"iterations", res.iterations},
-                        {"total_tokens", res.metrics.total_tokens()}};
+                        {"total_tokens", res.metrics.total_tokens()}}, sp);
   });
   co_await flush_events();
   last_ = res;

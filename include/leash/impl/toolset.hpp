@@ -175,6 +175,38 @@ boost::asio::awaitable<ToolOutcome> ToolSet<Ts...>::execute_one(call_type const&
 }
 
 template <class... Ts>
+std::optional<ToolOutcome> ToolSet<Ts...>::execute_inline(call_type const& call) {
+  if constexpr (sizeof...(Ts) == 0) {
+    (void)call;
+    return std::nullopt;
+  } else {
+    return boost::mp11::mp_with_index<sizeof...(Ts)>(call.index, [&](auto I) -> std::optional<ToolOutcome> {
+      using T = std::tuple_element_t<I, std::tuple<Ts...>>;
+      if constexpr (!detail::async_tool<T> && tool_runs_inline<T>()) {
+        // What execute_one's inline branch does, timed as execute() times it.
+        T& tool = std::get<I>(tools_);
+        auto const& args = std::get<I + 1>(call.args);
+        auto const started = std::chrono::steady_clock::now();
+        std::optional<ToolOutcome> out;
+        {
+          detail::tool_scope in_tool;
+          out = detail::invoke_to_outcome([&]() -> decltype(auto) {
+            if constexpr (detail::callable_stoppable<T>)
+              return tool(args, std::stop_token{});
+            else
+              return tool(args);
+          });
+        }
+        out->duration_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+        return out;
+      } else {
+        return std::nullopt;
+      }
+    });
+  }
+}
+
+template <class... Ts>
 boost::asio::awaitable<ToolOutcome> ToolSet<Ts...>::execute(call_type const& call,
                                                             detail::ToolPool& pool) {
   auto const started = std::chrono::steady_clock::now();

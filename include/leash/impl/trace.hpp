@@ -50,6 +50,15 @@ inline void CallbackSink::write(Event const& e) noexcept {
 
 inline void MemorySink::write(Event const& e) noexcept {
   try {
+    SharedEvent copy = std::make_shared<Event>(Event{e.ts, e.kind, json::object(e.fields, json::storage_ptr())});
+    std::lock_guard lock(mutex_);
+    events_.push_back(std::move(copy));
+  } catch (...) {
+  }
+}
+
+inline void MemorySink::write_shared(SharedEvent const& e) noexcept {
+  try {
     std::lock_guard lock(mutex_);
     events_.push_back(e);
   } catch (...) {
@@ -118,14 +127,19 @@ inline void ProgressLineSink::write(Event const& e) noexcept {
 
 inline std::vector<Event> MemorySink::events() const {
   std::lock_guard lock(mutex_);
-  return events_;
+  std::vector<Event> out;
+  out.reserve(events_.size());
+  // In the default storage, not the events' arenas: a copy handed out lives
+  // on its own.
+  for (auto const& e : events_) out.push_back(Event{e->ts, e->kind, json::object(e->fields, json::storage_ptr())});
+  return out;
 }
 
 inline std::vector<std::string> MemorySink::kinds() const {
   std::lock_guard lock(mutex_);
   std::vector<std::string> out;
   out.reserve(events_.size());
-  for (auto const& e : events_) out.emplace_back(e.kind);
+  for (auto const& e : events_) out.emplace_back(e->kind);
   return out;
 }
 

@@ -22,11 +22,14 @@ class MemoryStore final : public StoreInterface {
   task<json::array> load_events(std::string run_id) override;
   task<void> append_iteration_with_events(State const& s, std::vector<Event> events) override;
   task<std::vector<RunSummary>> list_runs() override;
+  /// Keep the loop's events themselves, shared with any sink that keeps them.
+  task<void> append_shared_events(std::string run_id, std::vector<SharedEvent> events) override;
+  task<void> append_iteration_with_shared_events(State const& s, std::vector<SharedEvent> events) override;
 
  private:
   struct Run {
     State state;
-    std::vector<Event> events;  ///< kept as events; JSON is built only when read
+    std::vector<SharedEvent> events;  ///< kept as events; JSON is built only when read
     std::vector<JournaledAction> journal;  ///< the iteration in flight
     double created_at = 0.0;
     double updated_at = 0.0;
@@ -36,6 +39,7 @@ class MemoryStore final : public StoreInterface {
   /// append_iteration's work, under the lock: merge, retire the journal, stamp.
   static void record(Run& run, State const& s);
   static void add_events(Run& run, std::vector<Event>& events);
+  static void add_events(Run& run, std::vector<SharedEvent>& events);
   Error missing(std::string const& id) const {
     return Error{Errc::run_not_found, "no run '" + id + "' in the memory store"};
   }
@@ -82,6 +86,11 @@ inline void MemoryStore::record(Run& run, State const& s) {
 }
 
 inline void MemoryStore::add_events(Run& run, std::vector<Event>& events) {
+  run.events.reserve(run.events.size() + events.size());
+  for (auto& e : events) run.events.push_back(std::make_shared<Event>(std::move(e)));
+}
+
+inline void MemoryStore::add_events(Run& run, std::vector<SharedEvent>& events) {
   if (run.events.empty())
     run.events = std::move(events);
   else
@@ -102,6 +111,24 @@ inline auto MemoryStore::append_iteration_with_events(State const& s, std::vecto
   auto it = runs_.find(s.run_id);
   if (it == runs_.end()) co_return missing(s.run_id);
   record(it->second, s);
+  add_events(it->second, events);
+  co_return success();
+}
+
+inline auto MemoryStore::append_iteration_with_shared_events(State const& s, std::vector<SharedEvent> events)
+    -> task<void> {
+  std::lock_guard lock(mutex_);
+  auto it = runs_.find(s.run_id);
+  if (it == runs_.end()) co_return missing(s.run_id);
+  record(it->second, s);
+  add_events(it->second, events);
+  co_return success();
+}
+
+inline auto MemoryStore::append_shared_events(std::string run_id, std::vector<SharedEvent> events) -> task<void> {
+  std::lock_guard lock(mutex_);
+  auto it = runs_.find(run_id);
+  if (it == runs_.end()) co_return missing(run_id);
   add_events(it->second, events);
   co_return success();
 }
@@ -152,7 +179,7 @@ inline auto MemoryStore::load_events(std::string run_id) -> task<json::array> {
   if (it == runs_.end()) co_return missing(run_id);
   json::array out;
   out.reserve(it->second.events.size());
-  for (auto const& e : it->second.events) out.push_back(e.to_json());
+  for (auto const& e : it->second.events) out.push_back(e->to_json());
   co_return out;
 }
 

@@ -105,6 +105,13 @@ class StoreInterface {
     co_return co_await append_events(s.run_id, std::move(events));
   }
   virtual task<std::vector<RunSummary>> list_runs() = 0;
+  /// The loop hands its events over as the Tracer built them, shared with any
+  /// sink that keeps them (MemorySink). The defaults turn them into owned
+  /// events (moved where nothing else holds them, else copied) and call
+  /// append_events / append_iteration_with_events; a store that keeps events
+  /// in memory overrides them to keep the pointers (MemoryStore).
+  virtual task<void> append_shared_events(std::string run_id, std::vector<SharedEvent> events);
+  virtual task<void> append_iteration_with_shared_events(State const& s, std::vector<SharedEvent> events);
 
   /// Calls `visit` with each run `query` selects, newest first, until it
   /// returns false. Each State holds the head (goal, status, metrics, info)
@@ -126,6 +133,32 @@ class StoreInterface {
 
 namespace detail {
 template <class T> using store_task = boost::asio::awaitable<result<T>>;
+
+/// Shared events as owned ones: moved out where the batch holds the only
+/// reference (each was built non-const by the Tracer), copied otherwise.
+inline std::vector<Event> unshare_events(std::vector<SharedEvent>& events) {
+  std::vector<Event> out;
+  out.reserve(events.size());
+  for (auto& e : events) {
+    if (e.use_count() == 1)
+      out.push_back(std::move(const_cast<Event&>(*e)));
+    else
+      out.push_back(Event{e->ts, e->kind, json::object(e->fields, json::storage_ptr())});
+    e.reset();
+  }
+  events.clear();
+  return out;
+}
+
+template <class S>
+concept records_with_events = requires(S& s, State const& st, std::vector<Event> ev) {
+  s.append_iteration_with_events(st, std::move(ev));
+};
+template <class S>
+concept takes_shared_events = requires(S& s, State const& st, std::string id, std::vector<SharedEvent> ev) {
+  s.append_iteration_with_shared_events(st, std::move(ev));
+  s.append_shared_events(id, std::move(ev));
+};
 }  // namespace detail
 
 /// The Store requirement (see the top of this file).
@@ -173,6 +206,12 @@ class AnyStore {
     return impl_->append_iteration_with_events(s, std::move(events));
   }
   task<std::vector<RunSummary>> list_runs() { return impl_->list_runs(); }
+  task<void> append_shared_events(std::string run_id, std::vector<SharedEvent> events) {
+    return impl_->append_shared_events(std::move(run_id), std::move(events));
+  }
+  task<void> append_iteration_with_shared_events(State const& s, std::vector<SharedEvent> events) {
+    return impl_->append_iteration_with_shared_events(s, std::move(events));
+  }
   task<void> scan_runs(RunQuery query, std::function<bool(State&&)> visit) {
     return impl_->scan_runs(std::move(query), std::move(visit));
   }

@@ -28,6 +28,19 @@ inline std::string new_run_id() {
   return id;
 }
 
+// Not coroutines: they hand over to the store's own write, one frame less.
+inline auto StoreInterface::append_shared_events(std::string run_id, std::vector<SharedEvent> events)
+    -> task<void> {
+  std::vector<Event> owned = detail::unshare_events(events);
+  return append_events(std::move(run_id), std::move(owned));
+}
+
+inline auto StoreInterface::append_iteration_with_shared_events(State const& s, std::vector<SharedEvent> events)
+    -> task<void> {
+  std::vector<Event> owned = detail::unshare_events(events);
+  return append_iteration_with_events(s, std::move(owned));
+}
+
 namespace detail {
 
 /// The words of `text` for RunQuery::text: runs of ASCII letters and digits
