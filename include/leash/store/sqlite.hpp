@@ -41,7 +41,7 @@ struct SqliteOptions {
 };
 
 /// The newest database layout this build reads and writes (`PRAGMA user_version`).
-inline constexpr int sqlite_schema_version = 2;
+inline constexpr int sqlite_schema_version = 3;
 
 /// A Store over one SQLite database file (WAL mode). Thread-safe: one
 /// connection behind a mutex, so many loops may share one store.
@@ -92,6 +92,9 @@ class SqliteStore final : public StoreInterface {
   task<void> append_events(std::string run_id, std::vector<Event> events) override;
   /// The iteration and its events in one transaction (one commit per iteration).
   task<void> append_iteration_with_events(State const& s, std::vector<Event> events) override;
+  /// The same, serialising the Tracer's shared events where they are (no copy).
+  task<void> append_iteration_with_shared_events(State const& s, std::vector<SharedEvent> events) override;
+  task<void> append_shared_events(std::string run_id, std::vector<SharedEvent> events) override;
   /// Every event of the run in order, each as Event::to_json() makes it.
   task<json::array> load_events(std::string run_id) override;
   /// One line per run, newest first (from the runs table; records are not read).
@@ -111,9 +114,10 @@ class SqliteStore final : public StoreInterface {
  private:
   /// Every statement the store runs, prepared once at open.
   struct Statements {
-    detail::sqlite::Statement run_counts;     // (run_id) -> iterations, artifacts, failed_approaches
+    detail::sqlite::Statement run_counts;     // (run_id) -> iterations, artifacts, failed_approaches, run_key, ...
     detail::sqlite::Statement insert_run;
-    detail::sqlite::Statement update_run;
+    detail::sqlite::Statement update_run;       // the columns no index reads
+    detail::sqlite::Statement update_run_keys;  // goal, agent, model, result, started_at
     detail::sqlite::Statement insert_iteration;
     detail::sqlite::Statement insert_artifact;
     detail::sqlite::Statement insert_failed_approach;
@@ -134,6 +138,11 @@ class SqliteStore final : public StoreInterface {
     std::uint64_t iterations = 0;
     std::uint64_t artifacts = 0;
     std::uint64_t failed_approaches = 0;
+    /// The run's integer key: its rows are keyed (run_key << 32) | position.
+    std::int64_t run_key = 0;
+    /// Whether goal, agent, model, result or started_at differ from the
+    /// State's (only computed when stored_counts is given one).
+    bool keys_changed = false;
   };
 
   SqliteStore(std::filesystem::path path, SqliteOptions options);
@@ -144,12 +153,18 @@ class SqliteStore final : public StoreInterface {
 
   // The synchronous bodies of the awaitable members; each runs under mutex_.
   result<void> do_create_run(State const& s);
-  result<void> do_append(State const& s, std::vector<Event> const* events = nullptr);
+  /// `retire`: also delete journal rows of recorded iterations (else the next
+  /// journal write does, in the b-tree page it writes anyway).
+  template <class Events>
+  result<void> do_append(State const& s, Events const* events, bool retire);
   result<void> do_journal(std::string const& run_id, std::vector<JournaledAction> const& entries);
   result<State> do_load(std::string const& run_id);
-  result<void> do_append_events(std::string const& run_id, std::vector<Event> const& events);
+  template <class Events>
+  result<void> do_append_events(std::string const& run_id, Events const& events);
   /// Inserts `events` after the run's last one; inside the caller's transaction.
-  result<void> write_events(std::string const& run_id, std::vector<Event> const& events);
+  /// `Events`: a vector of Event or of SharedEvent.
+  template <class Events>
+  result<void> write_events(std::string const& run_id, std::int64_t run_key, Events const& events);
   result<json::array> do_load_events(std::string const& run_id);
   result<std::vector<RunSummary>> do_list_runs();
   /// Where a scan stopped: the last run's start and rowid.
@@ -162,7 +177,7 @@ class SqliteStore final : public StoreInterface {
   result<std::uint64_t> do_count_runs(RunQuery const& q);
 
   /// Reads the run's stored counts; nullopt (not an error) when there is no such run.
-  result<std::optional<StoredCounts>> stored_counts(std::string const& run_id);
+  result<std::optional<StoredCounts>> stored_counts(std::string const& run_id, State const* compare = nullptr);
   /// Inserts s's records from `from` onwards and writes the run row's head.
   result<void> write_records(State const& s, StoredCounts const& from);
   result<void> write_head(State const& s, StoredCounts const& counts, bool insert, double now);

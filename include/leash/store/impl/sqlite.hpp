@@ -127,10 +127,75 @@ CREATE TRIGGER runs_text_delete AFTER DELETE ON runs BEGIN
   DELETE FROM runs_text WHERE rowid = old.text_rowid;
 END;
 )sql"},
+    // 3: the per-iteration tables keyed by one integer, so an append touches
+    // one b-tree per table (no separate key index) and rows of a run sit
+    // together in key order: key = (runs.run_key << 32) | position, where
+    // run_key is a small integer given to each run. Rows are copied with
+    // their text and digest unchanged. Events are stored a batch per row
+    // (size = how many; ts and kind are set only on rows copied from version
+    // 2, which hold one event's fields). The journal is keyed by run_key.
+    {3, R"sql(
+ALTER TABLE runs ADD COLUMN run_key INTEGER;
+UPDATE runs SET run_key = rowid;
+CREATE UNIQUE INDEX runs_by_key ON runs (run_key);
+CREATE TABLE iterations_v3 (key INTEGER PRIMARY KEY, record TEXT NOT NULL, sha256 TEXT NOT NULL);
+INSERT INTO iterations_v3 (key, record, sha256)
+  SELECT (r.run_key << 32) | t.idx, t.record, t.sha256 FROM iterations t JOIN runs r ON r.run_id = t.run_id;
+DROP TABLE iterations;
+ALTER TABLE iterations_v3 RENAME TO iterations;
+CREATE TABLE artifacts_v3 (key INTEGER PRIMARY KEY, record TEXT NOT NULL, sha256 TEXT NOT NULL);
+INSERT INTO artifacts_v3 (key, record, sha256)
+  SELECT (r.run_key << 32) | t.seq, t.record, t.sha256 FROM artifacts t JOIN runs r ON r.run_id = t.run_id;
+DROP TABLE artifacts;
+ALTER TABLE artifacts_v3 RENAME TO artifacts;
+CREATE TABLE failed_approaches_v3 (key INTEGER PRIMARY KEY, text TEXT NOT NULL, sha256 TEXT NOT NULL);
+INSERT INTO failed_approaches_v3 (key, text, sha256)
+  SELECT (r.run_key << 32) | t.seq, t.text, t.sha256 FROM failed_approaches t JOIN runs r ON r.run_id = t.run_id;
+DROP TABLE failed_approaches;
+ALTER TABLE failed_approaches_v3 RENAME TO failed_approaches;
+CREATE TABLE events_v3 (key INTEGER PRIMARY KEY, size INTEGER NOT NULL, ts REAL, kind TEXT, body TEXT NOT NULL,
+                        sha256 TEXT NOT NULL);
+INSERT INTO events_v3 (key, size, ts, kind, body, sha256)
+  SELECT (r.run_key << 32) | t.seq, 1, t.ts, t.kind, t.fields, t.sha256 FROM events t JOIN runs r ON r.run_id = t.run_id;
+DROP TABLE events;
+ALTER TABLE events_v3 RENAME TO events;
+CREATE TABLE action_journal_v3 (
+  run_key   INTEGER NOT NULL,
+  iteration INTEGER NOT NULL,
+  position  INTEGER NOT NULL,
+  record    TEXT NOT NULL,
+  sha256    TEXT NOT NULL,
+  PRIMARY KEY (run_key, iteration, position)
+) WITHOUT ROWID;
+INSERT INTO action_journal_v3 (run_key, iteration, position, record, sha256)
+  SELECT r.run_key, t.iteration, t.position, t.record, t.sha256 FROM action_journal t JOIN runs r ON r.run_id = t.run_id;
+DROP TABLE action_journal;
+ALTER TABLE action_journal_v3 RENAME TO action_journal;
+CREATE TRIGGER runs_delete_records AFTER DELETE ON runs BEGIN
+  DELETE FROM iterations WHERE key >= old.run_key << 32 AND key < (old.run_key + 1) << 32;
+  DELETE FROM artifacts WHERE key >= old.run_key << 32 AND key < (old.run_key + 1) << 32;
+  DELETE FROM failed_approaches WHERE key >= old.run_key << 32 AND key < (old.run_key + 1) << 32;
+  DELETE FROM events WHERE key >= old.run_key << 32 AND key < (old.run_key + 1) << 32;
+  DELETE FROM action_journal WHERE run_key = old.run_key;
+END;
+)sql"},
 };
 
 inline constexpr int latest = migrations[std::size(migrations) - 1].version;
 static_assert(latest == sqlite_schema_version, "add a migration when sqlite_schema_version grows");
+
+/// Rows of a run are keyed (run_key << 32) | position: a run has up to 2^32
+/// rows per table, and there are up to 2^31 - 1 runs.
+inline constexpr std::uint64_t max_position = std::uint64_t{1} << 32;
+inline constexpr std::int64_t max_run_key = (std::int64_t{1} << 31) - 1;
+inline std::int64_t row_key(std::int64_t run_key, std::uint64_t position) noexcept {
+  return static_cast<std::int64_t>((static_cast<std::uint64_t>(run_key) << 32) | position);
+}
+/// The run's keys are [first_key(k), first_key(k + 1)).
+inline std::int64_t first_key(std::int64_t run_key) noexcept { return row_key(run_key, 0); }
+inline std::uint64_t position_of(std::int64_t key) noexcept {
+  return static_cast<std::uint64_t>(key) & (max_position - 1);
+}
 
 /// State members that live in rows of their own, not in the head.
 inline bool is_history(std::string_view member) noexcept {
@@ -282,39 +347,48 @@ inline result<void> SqliteStore::migrate() {
 inline result<void> SqliteStore::prepare_statements() {
   auto& s = statements_;
   std::pair<detail::sqlite::Statement*, char const*> const all[] = {
-      {&s.run_counts, "SELECT iterations, artifacts, failed_approaches FROM runs WHERE run_id = ?1"},
+      {&s.run_counts,
+       "SELECT iterations, artifacts, failed_approaches, run_key, goal, agent, model, result, started_at FROM runs "
+       "WHERE run_id = ?1"},
       {&s.insert_run,
        "INSERT INTO runs (run_id, goal, status, reason, created_at, updated_at, iterations, artifacts, "
        "failed_approaches, head, head_sha256, agent, model, engine, outcome, result, started_at, ended_at, "
        "feedback, feedback_source, feedback_at, input_tokens, output_tokens, llm_calls, elapsed_s, cost_usd, "
-       "metadata) VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
-       "CASE WHEN ?16 > 0 THEN ?16 ELSE ?5 END, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)"},
+       "metadata, run_key) VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
+       "CASE WHEN ?16 > 0 THEN ?16 ELSE ?5 END, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, "
+       "(SELECT COALESCE(MAX(run_key), 0) + 1 FROM runs))"},
+      // Every write: the columns no index and no trigger reads, so the update
+      // rewrites the row and nothing else (?2, ?11, ?12, ?15, ?16: update_run_keys).
       {&s.update_run,
-       "UPDATE runs SET goal = ?2, status = ?3, reason = ?4, updated_at = ?5, iterations = ?6, artifacts = ?7, "
-       "failed_approaches = ?8, head = ?9, head_sha256 = ?10, agent = ?11, model = ?12, engine = ?13, "
-       "outcome = ?14, result = ?15, started_at = CASE WHEN ?16 > 0 THEN ?16 ELSE started_at END, "
-       "ended_at = ?17, feedback = ?18, feedback_source = ?19, feedback_at = ?20, input_tokens = ?21, "
-       "output_tokens = ?22, llm_calls = ?23, elapsed_s = ?24, cost_usd = ?25, metadata = ?26 WHERE run_id = ?1"},
-      {&s.insert_iteration, "INSERT INTO iterations (run_id, idx, record, sha256) VALUES (?1, ?2, ?3, ?4)"},
-      {&s.insert_artifact, "INSERT INTO artifacts (run_id, seq, record, sha256) VALUES (?1, ?2, ?3, ?4)"},
-      {&s.insert_failed_approach,
-       "INSERT INTO failed_approaches (run_id, seq, text, sha256) VALUES (?1, ?2, ?3, ?4)"},
-      {&s.retire_journal, "DELETE FROM action_journal WHERE run_id = ?1 AND iteration < ?2"},
+       "UPDATE runs SET status = ?3, reason = ?4, updated_at = ?5, iterations = ?6, artifacts = ?7, "
+       "failed_approaches = ?8, head = ?9, head_sha256 = ?10, engine = ?13, outcome = ?14, ended_at = ?17, "
+       "feedback = ?18, feedback_source = ?19, feedback_at = ?20, input_tokens = ?21, output_tokens = ?22, "
+       "llm_calls = ?23, elapsed_s = ?24, cost_usd = ?25, metadata = ?26 WHERE run_id = ?1"},
+      // Only when one of them changed: they are in indexes and runs_text.
+      {&s.update_run_keys,
+       "UPDATE runs SET goal = ?2, agent = ?11, model = ?12, result = ?15, "
+       "started_at = CASE WHEN ?16 > 0 THEN ?16 ELSE started_at END WHERE run_id = ?1"},
+      {&s.insert_iteration, "INSERT INTO iterations (key, record, sha256) VALUES (?1, ?2, ?3)"},
+      {&s.insert_artifact, "INSERT INTO artifacts (key, record, sha256) VALUES (?1, ?2, ?3)"},
+      {&s.insert_failed_approach, "INSERT INTO failed_approaches (key, text, sha256) VALUES (?1, ?2, ?3)"},
+      {&s.retire_journal, "DELETE FROM action_journal WHERE run_key = ?1 AND iteration < ?2"},
       {&s.upsert_journal,
-       "INSERT INTO action_journal (run_id, iteration, position, record, sha256) VALUES (?1, ?2, ?3, ?4, ?5) "
-       "ON CONFLICT (run_id, iteration, position) DO UPDATE SET record = excluded.record, sha256 = excluded.sha256"},
+       "INSERT INTO action_journal (run_key, iteration, position, record, sha256) VALUES (?1, ?2, ?3, ?4, ?5) "
+       "ON CONFLICT (run_key, iteration, position) DO UPDATE SET record = excluded.record, sha256 = excluded.sha256"},
       {&s.select_head,
-       "SELECT head, head_sha256, iterations, artifacts, failed_approaches FROM runs WHERE run_id = ?1"},
-      {&s.select_iterations, "SELECT idx, record, sha256 FROM iterations WHERE run_id = ?1 ORDER BY idx"},
-      {&s.select_artifacts, "SELECT seq, record, sha256 FROM artifacts WHERE run_id = ?1 ORDER BY seq"},
+       "SELECT head, head_sha256, iterations, artifacts, failed_approaches, run_key FROM runs WHERE run_id = ?1"},
+      {&s.select_iterations, "SELECT key, record, sha256 FROM iterations WHERE key >= ?1 AND key < ?2 ORDER BY key"},
+      {&s.select_artifacts, "SELECT key, record, sha256 FROM artifacts WHERE key >= ?1 AND key < ?2 ORDER BY key"},
       {&s.select_failed_approaches,
-       "SELECT seq, text, sha256 FROM failed_approaches WHERE run_id = ?1 ORDER BY seq"},
+       "SELECT key, text, sha256 FROM failed_approaches WHERE key >= ?1 AND key < ?2 ORDER BY key"},
       {&s.select_journal,
-       "SELECT iteration, position, record, sha256 FROM action_journal WHERE run_id = ?1 AND iteration >= ?2 "
+       "SELECT iteration, position, record, sha256 FROM action_journal WHERE run_key = ?1 AND iteration >= ?2 "
        "ORDER BY iteration, position"},
-      {&s.next_event_seq, "SELECT COALESCE(MAX(seq) + 1, 0) FROM events WHERE run_id = ?1"},
-      {&s.insert_event, "INSERT INTO events (run_id, seq, ts, kind, fields, sha256) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"},
-      {&s.select_events, "SELECT seq, ts, kind, fields, sha256 FROM events WHERE run_id = ?1 ORDER BY seq"},
+      {&s.next_event_seq,
+       "SELECT key, size FROM events WHERE key >= ?1 AND key < ?2 ORDER BY key DESC LIMIT 1"},
+      {&s.insert_event, "INSERT INTO events (key, size, body, sha256) VALUES (?1, ?2, ?3, ?4)"},
+      {&s.select_events,
+       "SELECT key, size, ts, kind, body, sha256 FROM events WHERE key >= ?1 AND key < ?2 ORDER BY key"},
       {&s.select_runs,
        "SELECT run_id, goal, status, reason, iterations, created_at, updated_at FROM runs "
        "ORDER BY created_at DESC, rowid DESC"},
@@ -378,11 +452,13 @@ inline auto SqliteStore::create_run(State const& s) -> task<void> {
 }
 
 inline auto SqliteStore::append_iteration(State const& s) -> task<void> {
-  co_return detail::sqlite_store::guarded(mutex_, path_text_, [&] { return do_append(s); });
+  co_return detail::sqlite_store::guarded(mutex_, path_text_,
+                                          [&] { return do_append<std::vector<Event>>(s, nullptr, false); });
 }
 
 inline auto SqliteStore::save_head(State const& s) -> task<void> {
-  co_return detail::sqlite_store::guarded(mutex_, path_text_, [&] { return do_append(s); });
+  co_return detail::sqlite_store::guarded(mutex_, path_text_,
+                                          [&] { return do_append<std::vector<Event>>(s, nullptr, true); });
 }
 
 inline auto SqliteStore::journal(std::string run_id, std::vector<JournaledAction> entries) -> task<void> {
@@ -394,10 +470,20 @@ inline auto SqliteStore::load(std::string run_id) -> task<State> {
 }
 
 inline auto SqliteStore::append_iteration_with_events(State const& s, std::vector<Event> events) -> task<void> {
-  co_return detail::sqlite_store::guarded(mutex_, path_text_, [&] { return do_append(s, &events); });
+  co_return detail::sqlite_store::guarded(mutex_, path_text_, [&] { return do_append(s, &events, false); });
 }
 
 inline auto SqliteStore::append_events(std::string run_id, std::vector<Event> events) -> task<void> {
+  co_return detail::sqlite_store::guarded(mutex_, path_text_, [&] { return do_append_events(run_id, events); });
+}
+
+// The Tracer's shared events are serialised where they are: no copy.
+inline auto SqliteStore::append_iteration_with_shared_events(State const& s, std::vector<SharedEvent> events)
+    -> task<void> {
+  co_return detail::sqlite_store::guarded(mutex_, path_text_, [&] { return do_append(s, &events, false); });
+}
+
+inline auto SqliteStore::append_shared_events(std::string run_id, std::vector<SharedEvent> events) -> task<void> {
   co_return detail::sqlite_store::guarded(mutex_, path_text_, [&] { return do_append_events(run_id, events); });
 }
 
@@ -433,18 +519,38 @@ inline auto SqliteStore::count_runs(RunQuery query) -> task<std::uint64_t> {
 // ---------------------------------------------------------------------------
 // Writing
 
-inline result<std::optional<SqliteStore::StoredCounts>> SqliteStore::stored_counts(std::string const& run_id) {
+inline result<std::optional<SqliteStore::StoredCounts>> SqliteStore::stored_counts(std::string const& run_id,
+                                                                                     State const* compare) {
   detail::sqlite::Use q(statements_.run_counts);
   q->bind(1, run_id);
   int rc = q->step();
   if (rc == SQLITE_DONE) return std::optional<StoredCounts>();
   if (rc != SQLITE_ROW) return sqlite_error(rc, "cannot read run '" + run_id + "'");
-  return std::optional<StoredCounts>(StoredCounts{static_cast<std::uint64_t>(q->int64(0)),
-                                                  static_cast<std::uint64_t>(q->int64(1)),
-                                                  static_cast<std::uint64_t>(q->int64(2))});
+  StoredCounts c{static_cast<std::uint64_t>(q->int64(0)), static_cast<std::uint64_t>(q->int64(1)),
+                 static_cast<std::uint64_t>(q->int64(2)), q->int64(3)};
+  if (q->is_null(3) || c.run_key <= 0 || c.run_key > detail::sqlite_store::max_run_key)
+    return corrupt(run_id, "runs row", "no valid run_key");
+  if (compare)
+    c.keys_changed = q->text(4) != compare->goal || q->text(5) != compare->info.agent ||
+                     q->text(6) != compare->info.model || q->text(7) != compare->info.result ||
+                     (compare->info.started_at > 0 && q->real(8) != compare->info.started_at);
+  return std::optional<StoredCounts>(c);
 }
 
 inline result<void> SqliteStore::write_head(State const& s, StoredCounts const& counts, bool insert, double now) {
+  if (!insert && counts.keys_changed) {
+    // Rare (the goal, agent, model, result or start changed): these columns
+    // are in indexes and runs_text, so they are set only when they differ.
+    detail::sqlite::Use q(statements_.update_run_keys);
+    q->bind(1, s.run_id);
+    q->bind(2, s.goal);
+    q->bind(11, s.info.agent);
+    q->bind(12, s.info.model);
+    q->bind(15, s.info.result);
+    q->bind(16, s.info.started_at);
+    int rc = q->step();
+    if (rc != SQLITE_DONE) return sqlite_error(rc, "cannot write the head of run '" + s.run_id + "'");
+  }
   // The head is every State member except the histories, which have rows of
   // their own; built member by member so the histories are never copied.
   std::array<unsigned char, 4096> buffer;
@@ -516,12 +622,14 @@ inline result<void> SqliteStore::write_records(State const& s, StoredCounts cons
                           }));
         text = json_text;
       }
+      if (i >= detail::sqlite_store::max_position)
+        return Error{Errc::store_failed, std::string(table) + " of run '" + s.run_id + "' would pass " +
+                                             std::to_string(detail::sqlite_store::max_position) + " rows"};
       std::string sha = sha256_hex(text);
       detail::sqlite::Use q(insert);
-      q->bind(1, s.run_id);
-      q->bind(2, i);
-      q->bind(3, text);
-      q->bind(4, sha);
+      q->bind(1, detail::sqlite_store::row_key(from.run_key, i));
+      q->bind(2, text);
+      q->bind(3, sha);
       int rc = q->step();
       if (rc != SQLITE_DONE)
         return sqlite_error(rc, "cannot append to " + std::string(table) + " of run '" + s.run_id + "'");
@@ -543,36 +651,45 @@ inline result<void> SqliteStore::do_create_run(State const& s) {
   if (existing)
     return Error{Errc::store_failed, "run '" + s.run_id + "' already exists in SQLite store '" + path_text_ + "'"};
   StoredCounts counts{s.iterations.size(), s.artifacts.size(), s.failed_approaches.size()};
-  // The run's row first: the records refer to it.
+  // The run's row first: it gives the run its key.
   BOOST_OUTCOME_TRY(write_head(s, counts, /*insert=*/true, Tracer::now()));
-  BOOST_OUTCOME_TRY(write_records(s, StoredCounts{}));
+  BOOST_OUTCOME_TRY(auto created, stored_counts(s.run_id));
+  if (!created) return missing(s.run_id);
+  if (created->run_key > detail::sqlite_store::max_run_key)
+    return Error{Errc::store_failed, "SQLite store '" + path_text_ + "' holds the most runs it can key"};
+  BOOST_OUTCOME_TRY(write_records(s, StoredCounts{0, 0, 0, created->run_key}));
   rc = tx.commit();
   if (rc != SQLITE_OK) return sqlite_error(rc, "cannot commit run '" + s.run_id + "'");
   return success();
 }
 
-inline result<void> SqliteStore::do_append(State const& s, std::vector<Event> const* events) {
+template <class Events>
+inline result<void> SqliteStore::do_append(State const& s, Events const* events, bool retire) {
   detail::sqlite::Transaction tx(db_);
   int rc = tx.begin_write();
   if (rc != SQLITE_OK) return sqlite_error(rc, "cannot begin a transaction");
   // The row's counts, read inside the write transaction, say where the new
   // records start, even when another connection wrote to this run.
-  BOOST_OUTCOME_TRY(auto stored, stored_counts(s.run_id));
+  BOOST_OUTCOME_TRY(auto stored, stored_counts(s.run_id, &s));
   if (!stored) return missing(s.run_id);
   BOOST_OUTCOME_TRY(write_records(s, *stored));
   StoredCounts counts{std::max<std::uint64_t>(stored->iterations, s.iterations.size()),
                       std::max<std::uint64_t>(stored->artifacts, s.artifacts.size()),
-                      std::max<std::uint64_t>(stored->failed_approaches, s.failed_approaches.size())};
+                      std::max<std::uint64_t>(stored->failed_approaches, s.failed_approaches.size()),
+                      stored->run_key, stored->keys_changed};
   BOOST_OUTCOME_TRY(write_head(s, counts, /*insert=*/false, Tracer::now()));
-  {
+  if (retire) {
+    // Journal rows of recorded iterations are dead (load skips them); the
+    // hot path leaves them to the next journal write, which deletes them in
+    // the page it writes anyway instead of dirtying one more page here.
     detail::sqlite::Use q(statements_.retire_journal);
-    q->bind(1, s.run_id);
-    q->bind(2, static_cast<std::uint64_t>(s.iterations.size()));
+    q->bind(1, stored->run_key);
+    q->bind(2, static_cast<std::uint64_t>(counts.iterations));
     rc = q->step();
     if (rc != SQLITE_DONE) return sqlite_error(rc, "cannot retire the journal of run '" + s.run_id + "'");
   }
   if (events && !events->empty()) {
-    BOOST_OUTCOME_TRY(write_events(s.run_id, *events));
+    BOOST_OUTCOME_TRY(write_events(s.run_id, stored->run_key, *events));
   }
   rc = tx.commit();
   if (rc != SQLITE_OK) return sqlite_error(rc, "cannot commit run '" + s.run_id + "'");
@@ -585,6 +702,14 @@ inline result<void> SqliteStore::do_journal(std::string const& run_id, std::vect
   if (rc != SQLITE_OK) return sqlite_error(rc, "cannot begin a transaction");
   BOOST_OUTCOME_TRY(auto stored, stored_counts(run_id));
   if (!stored) return missing(run_id);
+  {
+    // Rows of iterations already recorded: the journal's only page is written anyway.
+    detail::sqlite::Use q(statements_.retire_journal);
+    q->bind(1, stored->run_key);
+    q->bind(2, stored->iterations);
+    rc = q->step();
+    if (rc != SQLITE_DONE) return sqlite_error(rc, "cannot retire the journal of run '" + run_id + "'");
+  }
   for (auto const& entry : entries) {
     BOOST_OUTCOME_TRY(std::string text, detail::sqlite_store::record_text(entry, [&] {
                         return "journal entry (iteration " + std::to_string(entry.iteration) + ", position " +
@@ -592,7 +717,7 @@ inline result<void> SqliteStore::do_journal(std::string const& run_id, std::vect
                       }));
     std::string sha = sha256_hex(text);
     detail::sqlite::Use q(statements_.upsert_journal);
-    q->bind(1, run_id);
+    q->bind(1, stored->run_key);
     q->bind(2, entry.iteration);
     q->bind(3, entry.position);
     q->bind(4, text);
@@ -605,44 +730,70 @@ inline result<void> SqliteStore::do_journal(std::string const& run_id, std::vect
   return success();
 }
 
-inline result<void> SqliteStore::do_append_events(std::string const& run_id, std::vector<Event> const& events) {
+template <class Events>
+inline result<void> SqliteStore::do_append_events(std::string const& run_id, Events const& events) {
   detail::sqlite::Transaction tx(db_);
   int rc = tx.begin_write();
   if (rc != SQLITE_OK) return sqlite_error(rc, "cannot begin a transaction");
   BOOST_OUTCOME_TRY(auto stored, stored_counts(run_id));
   if (!stored) return missing(run_id);
-  BOOST_OUTCOME_TRY(write_events(run_id, events));
+  BOOST_OUTCOME_TRY(write_events(run_id, stored->run_key, events));
   rc = tx.commit();
   if (rc != SQLITE_OK) return sqlite_error(rc, "cannot commit the events of run '" + run_id + "'");
   return success();
 }
 
-inline result<void> SqliteStore::write_events(std::string const& run_id, std::vector<Event> const& events) {
-  std::int64_t seq = 0;
+namespace detail::sqlite_store {
+inline Event const& event_of(Event const& e) noexcept { return e; }
+inline Event const& event_of(SharedEvent const& e) noexcept { return *e; }
+}  // namespace detail::sqlite_store
+
+template <class Events>
+inline result<void> SqliteStore::write_events(std::string const& run_id, std::int64_t run_key, Events const& events) {
+  if (events.empty()) return success();
+  std::uint64_t seq = 0;
   {
-    // MAX(seq) is one step down the (run_id, seq) key, however many events the run has.
+    // The run's last row: one step down the key, however many events the run has.
     detail::sqlite::Use q(statements_.next_event_seq);
-    q->bind(1, run_id);
+    q->bind(1, detail::sqlite_store::first_key(run_key));
+    q->bind(2, detail::sqlite_store::first_key(run_key + 1));
     int rc = q->step();
-    if (rc != SQLITE_ROW) return sqlite_error(rc, "cannot number the events of run '" + run_id + "'");
-    seq = q->int64(0);
+    if (rc == SQLITE_ROW)
+      seq = detail::sqlite_store::position_of(q->int64(0)) + static_cast<std::uint64_t>(q->int64(1));
+    else if (rc != SQLITE_DONE)
+      return sqlite_error(rc, "cannot number the events of run '" + run_id + "'");
   }
-  for (auto const& e : events) {
+  if (seq + events.size() >= detail::sqlite_store::max_position)
+    return Error{Errc::store_failed, "the events of run '" + run_id + "' would pass " +
+                                         std::to_string(detail::sqlite_store::max_position)};
+  // The batch is one row: [[ts, "kind", {fields}], ...], one digest over it all.
+  std::string body;
+  body.reserve(256 * events.size());
+  body += '[';
+  for (auto const& item : events) {
+    Event const& e = detail::sqlite_store::event_of(item);
     auto what = [&] { return "event " + std::string(e.kind) + " of run '" + run_id + "'"; };
     if (!std::isfinite(e.ts))
       return Error{Errc::store_failed, what() + " has a time that is not a finite number; nothing was written"};
     BOOST_OUTCOME_TRY(std::string fields, detail::sqlite_store::finite_text(e.fields, what));
-    std::string sha = sha256_hex(fields);
-    detail::sqlite::Use q(statements_.insert_event);
-    q->bind(1, run_id);
-    q->bind(2, seq++);
-    q->bind(3, e.ts);
-    q->bind(4, e.kind);
-    q->bind(5, fields);
-    q->bind(6, sha);
-    int rc = q->step();
-    if (rc != SQLITE_DONE) return sqlite_error(rc, "cannot append events to run '" + run_id + "'");
+    if (body.size() > 1) body += ',';
+    body += '[';
+    body += json::serialize(json::value(e.ts));
+    body += ',';
+    body += json::serialize(json::string_view(e.kind));
+    body += ',';
+    body += fields;
+    body += ']';
   }
+  body += ']';
+  std::string sha = sha256_hex(body);
+  detail::sqlite::Use q(statements_.insert_event);
+  q->bind(1, detail::sqlite_store::row_key(run_key, seq));
+  q->bind(2, static_cast<std::uint64_t>(events.size()));
+  q->bind(3, body);
+  q->bind(4, sha);
+  int rc = q->step();
+  if (rc != SQLITE_DONE) return sqlite_error(rc, "cannot append events to run '" + run_id + "'");
   return success();
 }
 
@@ -666,6 +817,7 @@ inline result<State> SqliteStore::do_load(std::string const& run_id) {
 
   State state;
   StoredCounts counts;
+  std::int64_t run_key = 0;
   {
     detail::sqlite::Use q(statements_.select_head);
     q->bind(1, run_id);
@@ -674,6 +826,9 @@ inline result<State> SqliteStore::do_load(std::string const& run_id) {
     if (rc != SQLITE_ROW) return sqlite_error(rc, "cannot read run '" + run_id + "'");
     counts = {static_cast<std::uint64_t>(q->int64(2)), static_cast<std::uint64_t>(q->int64(3)),
               static_cast<std::uint64_t>(q->int64(4))};
+    run_key = q->int64(5);
+    if (q->is_null(5) || run_key <= 0 || run_key > detail::sqlite_store::max_run_key)
+      return corrupt(run_id, "runs row", "no valid run_key");
     BOOST_OUTCOME_TRY(json::value head, verified(q->text(0), q->text(1), run_id, "runs row (head)"));
     auto* obj = head.if_object();
     if (!obj) return corrupt(run_id, "runs row (head)", "not a JSON object");
@@ -698,10 +853,11 @@ inline result<State> SqliteStore::do_load(std::string const& run_id) {
                           auto& out, auto&& convert) -> result<void> {
     out.reserve(count);
     detail::sqlite::Use q(select);
-    q->bind(1, run_id);
+    q->bind(1, detail::sqlite_store::first_key(run_key));
+    q->bind(2, detail::sqlite_store::first_key(run_key + 1));
     std::uint64_t expected = 0;
     while ((rc = q->step()) == SQLITE_ROW) {
-      auto key = static_cast<std::uint64_t>(q->int64(0));
+      auto key = detail::sqlite_store::position_of(q->int64(0));
       std::string where = std::string(table) + " row " + std::to_string(key);
       if (key != expected)
         return corrupt(run_id, std::string(table) + " row " + std::to_string(expected), "missing");
@@ -738,7 +894,7 @@ inline result<State> SqliteStore::do_load(std::string const& run_id) {
 
   {
     detail::sqlite::Use q(statements_.select_journal);
-    q->bind(1, run_id);
+    q->bind(1, run_key);
     q->bind(2, counts.iterations);
     while ((rc = q->step()) == SQLITE_ROW) {
       std::string where = "action_journal row (iteration " + std::to_string(q->int64(0)) + ", position " +
@@ -760,18 +916,42 @@ inline result<json::array> SqliteStore::do_load_events(std::string const& run_id
 
   json::array out;
   detail::sqlite::Use q(statements_.select_events);
-  q->bind(1, run_id);
-  while ((rc = q->step()) == SQLITE_ROW) {
-    std::string where = "events row " + std::to_string(q->int64(0));
-    BOOST_OUTCOME_TRY(json::value fields, verified(q->text(3), q->text(4), run_id, where));
-    if (!fields.is_object()) return corrupt(run_id, where, "fields are not a JSON object");
-    // Event::to_json's shape and key order: ts, kind, then the fields.
+  q->bind(1, detail::sqlite_store::first_key(stored->run_key));
+  q->bind(2, detail::sqlite_store::first_key(stored->run_key + 1));
+  // Event::to_json's shape and key order: ts, kind, then the fields.
+  auto add = [&](double ts, std::string_view kind, json::object& fields) {
     json::object e;
-    e.reserve(fields.get_object().size() + 2);
-    e["ts"] = q->real(1);
-    e["kind"] = q->text(2);
-    for (auto& kv : fields.get_object()) e[kv.key()] = std::move(kv.value());
+    e.reserve(fields.size() + 2);
+    e["ts"] = ts;
+    e["kind"] = kind;
+    for (auto& kv : fields) e[kv.key()] = std::move(kv.value());
     out.push_back(std::move(e));
+  };
+  std::uint64_t expected = 0;  // rows number the run's events 0, 1, ... with none missing
+  while ((rc = q->step()) == SQLITE_ROW) {
+    std::uint64_t seq = detail::sqlite_store::position_of(q->int64(0));
+    auto size = q->int64(1);
+    std::string where = "events row " + std::to_string(seq);
+    if (seq != expected) return corrupt(run_id, "events row " + std::to_string(expected), "missing");
+    BOOST_OUTCOME_TRY(json::value body, verified(q->text(4), q->text(5), run_id, where));
+    if (!q->is_null(3)) {
+      // One event, as version 2 stored it: the fields here, ts and kind beside them.
+      if (size != 1 || !body.is_object()) return corrupt(run_id, where, "fields are not a JSON object");
+      add(q->real(2), q->text(3), body.get_object());
+      ++expected;
+      continue;
+    }
+    auto* batch = body.if_array();
+    if (!batch || size < 1 || batch->size() != static_cast<std::uint64_t>(size))
+      return corrupt(run_id, where, "not a batch of " + std::to_string(size) + " events");
+    for (auto& item : *batch) {
+      auto* e = item.if_array();
+      if (!e || e->size() != 3 || !(*e)[0].is_number() || !(*e)[1].is_string() || !(*e)[2].is_object())
+        return corrupt(run_id, where, "an event is not [ts, kind, fields]");
+      auto const& kind = (*e)[1].get_string();
+      add((*e)[0].to_number<double>(), std::string_view(kind.data(), kind.size()), (*e)[2].get_object());
+    }
+    expected += static_cast<std::uint64_t>(size);
   }
   if (rc != SQLITE_DONE) return sqlite_error(rc, "cannot read the events of run '" + run_id + "'");
   tx.commit();
@@ -824,7 +1004,7 @@ inline result<void> SqliteStore::do_scan_page(RunQuery const& q, std::optional<S
   std::string sql =
       "SELECT rowid, run_id, goal, status, reason, agent, model, engine, result, started_at, ended_at, feedback, "
       "feedback_source, feedback_at, input_tokens, output_tokens, llm_calls, elapsed_s, cost_usd, metadata, "
-      "iterations FROM runs" +
+      "iterations, run_key FROM runs" +
       detail::sqlite_store::run_query_where(q);
   // Keyset paging: the next page starts after the last run seen, so a page
   // costs the same however deep the scan is.
@@ -878,9 +1058,11 @@ inline result<void> SqliteStore::do_scan_page(RunQuery const& q, std::optional<S
     if (q.with_iterations) {
       s.iterations.reserve(iterations);
       detail::sqlite::Use it(statements_.select_iterations);
-      it->bind(1, s.run_id);
+      auto run_key = st.int64(21);
+      it->bind(1, detail::sqlite_store::first_key(run_key));
+      it->bind(2, detail::sqlite_store::first_key(run_key + 1));
       while ((rc = it->step()) == SQLITE_ROW) {
-        auto idx = static_cast<std::uint64_t>(it->int64(0));
+        auto idx = detail::sqlite_store::position_of(it->int64(0));
         std::string where = "iterations row " + std::to_string(idx);
         if (idx != s.iterations.size() || idx >= iterations) return corrupt(s.run_id, where, "out of sequence");
         BOOST_OUTCOME_TRY(json::value v, verified(it->text(1), it->text(2), s.run_id, where));
