@@ -321,7 +321,12 @@ inline void write_request(std::string& out, CompletionRequest const& request, st
 }
 
 inline result<Completion> parse_response_as(std::string_view body, std::string_view provider) {
-  auto doc = parse_json(body);
+  // The document lives only while its fields are copied out: it is parsed
+  // into a buffer on the stack (more from the heap if it does not fit)
+  // instead of an allocation per object, array, key and longer string.
+  unsigned char scratch[4096];
+  json::monotonic_resource arena(scratch, sizeof scratch);
+  auto doc = parse_json(body, &arena);
   if (!doc) return bad_response(provider, "not JSON", body);
   auto const* root = doc->if_object();
   if (!root) return bad_response(provider, "not a JSON object", body);
