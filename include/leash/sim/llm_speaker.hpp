@@ -105,7 +105,9 @@ class LlmSpeaker {
 
   /// The record of the last call: reply_metadata() of its reply, or the
   /// failure record of its last attempt (sim/retry.hpp); {} before any.
-  json::object const& last_metadata() const noexcept { return metadata_; }
+  /// After a reply it is made on the first call (a conversation makes the
+  /// turn's own record from the reply, so most replies never need this one).
+  json::object const& last_metadata() const;
 
   void set_system_prompt(std::string prompt) {
     options_.system_prompt = std::move(prompt);
@@ -139,7 +141,10 @@ class LlmSpeaker {
   bool opener_ = false;         // the start prompt is among them
   std::size_t reminded_ = 0;    // the message the reminder was put before, + 1; 0: none
   RetryContext retry_ctx_;
-  json::object metadata_;
+  // last_metadata(): made from `pending_` (the last reply, without its
+  // text) when asked for; the failure record is written straight into it.
+  mutable json::object metadata_;
+  mutable std::optional<Reply> pending_;
   bool last_failed_ = false;
   std::string conversation_id_;
 };
