@@ -4,9 +4,11 @@
 #include <leash/llm/detail/http_transport.hpp>
 #include <leash/llm/detail/protocol.hpp>
 
+#include <algorithm>
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 namespace leash::llm::openai {
 
@@ -204,7 +206,12 @@ inline void write_request(std::string& out, CompletionRequest const& request, st
   w.raw(",");
   w.key("messages");
   w.raw("[");
-  auto ids = assign_call_ids(request.messages);
+  // Ids only for a chat with tool calls or results (the only messages that
+  // read them): a plain chat skips three allocations.
+  std::vector<std::vector<std::string>> ids;
+  if (std::any_of(request.messages.begin(), request.messages.end(),
+                  [](ChatMessage const& m) { return !m.tool_calls.empty() || m.role == "tool"; }))
+    ids = assign_call_ids(request.messages);
   for (std::size_t m = 0; m < request.messages.size(); ++m) {
     auto const& msg = request.messages[m];
     if (m) w.raw(",");
