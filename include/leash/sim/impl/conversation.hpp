@@ -57,20 +57,22 @@ Conversation<Persona, Provider>::take_turn(S& speaker, Role role, int index,
     else
       reply = co_await speaker.respond(History(history_));
     if (!reply) co_return reply.error();
+    Reply& said = reply.value();
     // Signals come from the raw text: post-processing may strip them.
-    std::vector<std::string> signals = traits::extract_signals(speaker, reply.value().text);
-    std::string text = traits::post_process(speaker, reply.value().text);
+    std::vector<std::string> signals = traits::extract_signals(speaker, said.text);
+    Turn turn;
+    turn.logging = reply_metadata(said, role);
+    if (role == Role::provider) turn.logging["raw_response"] = said.text;
+    // The raw text is not needed any more: handed to post-processing, not copied.
+    std::string text = traits::post_process(speaker, std::move(said.text));
     words_ += count_words(text);
 
-    Turn turn;
     turn.turn = index + 1;
     turn.speaker = role;
     if (index == 0)
       turn.input = traits::first_turn_input(speaker);
     else
       turn.input = history_.back().response;
-    turn.logging = reply_metadata(reply.value(), role);
-    if (role == Role::provider) turn.logging["raw_response"] = reply.value().text;
     turn.response = std::move(text);
     history_.push_back(std::move(turn));
 
