@@ -20,9 +20,22 @@ inline std::size_t count_words(std::string_view text) noexcept {
   return n;
 }
 
+// Not coroutines: both return run_session's (its parameters are plain values).
 template <class Persona, class Provider>
 boost::asio::awaitable<result<std::vector<Turn>>> Conversation<Persona, Provider>::async_run(
     int max_turns, std::optional<std::size_t> max_total_words, bool persona_first) {
+  return run_session(max_turns, max_total_words, persona_first, false);
+}
+
+template <class Persona, class Provider>
+boost::asio::awaitable<result<std::vector<Turn>>> Conversation<Persona, Provider>::async_run_and_take(
+    int max_turns, std::optional<std::size_t> max_total_words, bool persona_first) {
+  return run_session(max_turns, max_total_words, persona_first, true);
+}
+
+template <class Persona, class Provider>
+boost::asio::awaitable<result<std::vector<Turn>>> Conversation<Persona, Provider>::run_session(
+    int max_turns, std::optional<std::size_t> max_total_words, bool persona_first, bool hand_over) {
   history_.clear();
   words_ = 0;
   if (max_turns < 1)
@@ -39,7 +52,10 @@ boost::asio::awaitable<result<std::vector<Turn>>> Conversation<Persona, Provider
     if (!after) co_return after.error();
     if (after.value() == After::stop) break;
   }
-  co_return history_;
+  if (!hand_over) co_return history_;
+  std::vector<Turn> said = std::move(history_);
+  history_.clear();
+  co_return said;
 }
 
 template <class Persona, class Provider>
