@@ -105,9 +105,10 @@ class LlmSpeaker {
 
   /// The record of the last call: reply_metadata() of its reply, or the
   /// failure record of its last attempt (sim/retry.hpp); {} before any.
-  /// After a reply it is made on the first call (a conversation makes the
-  /// turn's own record from the reply, so most replies never need this one).
-  json::object const& last_metadata() const;
+  /// After a reply it is made when asked for, from the reply's fields kept
+  /// (a conversation makes the turn's own record from the reply, so most
+  /// replies never need this one); a copy, so const calls stay thread-safe.
+  json::object last_metadata() const;
 
   void set_system_prompt(std::string prompt) {
     options_.system_prompt = std::move(prompt);
@@ -142,9 +143,9 @@ class LlmSpeaker {
   std::size_t reminded_ = 0;    // the message the reminder was put before, + 1; 0: none
   RetryContext retry_ctx_;
   // last_metadata(): made from `pending_` (the last reply, without its
-  // text) when asked for; the failure record is written straight into it.
-  mutable json::object metadata_;
-  mutable std::optional<Reply> pending_;
+  // text) when asked for; a failure record is kept whole in `metadata_`.
+  json::object metadata_;
+  std::optional<Reply> pending_;
   bool last_failed_ = false;
   std::string conversation_id_;
 };

@@ -169,12 +169,8 @@ inline boost::asio::awaitable<result<Reply>> LlmSpeaker::complete() {
   co_return reply;
 }
 
-inline json::object const& LlmSpeaker::last_metadata() const {
-  if (pending_) {
-    metadata_ = reply_metadata(*pending_, options_.role);
-    pending_.reset();
-  }
-  return metadata_;
+inline json::object LlmSpeaker::last_metadata() const {
+  return pending_ ? reply_metadata(*pending_, options_.role) : metadata_;
 }
 
 inline Reply LlmSpeaker::to_reply(llm::Completion& done) const {
