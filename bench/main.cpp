@@ -258,8 +258,9 @@ struct Spec {
   std::optional<Target> target = std::nullopt;
   bool reference = false;    ///< comparable with tightloop §6's first row
   bool diagnostic = false;   ///< run only when named with --only
-  /// Empty: the memory store. Else "sqlite" or "file" (fsync per record) or
-  /// "file-async", on a fresh directory under the system temp dir.
+  /// Empty: the memory store. Else "sqlite", "sqlite-exit" (durability=exit),
+  /// "file" (fsync per record) or "file-async", on a fresh directory under
+  /// the system temp dir.
   std::string store = {};
   /// Over HTTP: TransportOptions::max_connections_per_host (empty: its default).
   std::optional<std::size_t> max_connections = std::nullopt;
@@ -286,6 +287,10 @@ std::vector<Spec> const& specs() {
        .n = 1000, .target = Target{50.0, 1.2}, .store = "sqlite"},
       {.name = "loop_overhead_sqlite_100k", .what = "as loop_overhead_sqlite at 100000 iterations",
        .n = 100000, .target = Target{50.0, 1.2}, .store = "sqlite"},
+      {.name = "loop_overhead_sqlite_exit",
+       .what = "as loop_overhead_sqlite with durability=exit: the run written once, at its end (a crash loses "
+               "its steps; the end's write is inside the timing)",
+       .n = 1000, .store = "sqlite-exit"},
       {.name = "loop_overhead_file",
        .what = "as loop_overhead_memory on a file store (durability=sync: fdatasync per record)",
        .n = 1000, .store = "file"},
@@ -426,9 +431,10 @@ json::object run_bench(Spec const& spec) {
     std::string tmpl = (std::filesystem::temp_directory_path() / "leash-bench-XXXXXX").string();
     if (!::mkdtemp(tmpl.data())) return json::object{{"bench", spec.name}, {"error", "mkdtemp failed"}};
     store_dir = tmpl;
-    std::string store_spec = spec.store == "sqlite" ? "sqlite:" + (store_dir / "runs.db").string()
-                             : spec.store == "file" ? "file:" + store_dir.string()
-                                                    : "file:" + store_dir.string() + "?durability=async";
+    std::string store_spec = spec.store == "sqlite"        ? "sqlite:" + (store_dir / "runs.db").string()
+                             : spec.store == "sqlite-exit" ? "sqlite:" + (store_dir / "runs.db").string() + "?durability=exit"
+                             : spec.store == "file"        ? "file:" + store_dir.string()
+                                                           : "file:" + store_dir.string() + "?durability=async";
     auto opened = leash::open_store(store_spec);
     if (opened.has_error()) return json::object{{"bench", spec.name}, {"error", opened.error().what()}};
     store = std::move(opened).value();

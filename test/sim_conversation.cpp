@@ -162,6 +162,38 @@ BOOST_AUTO_TEST_CASE(persona_first_alternates_and_ends_with_the_provider) {
   BOOST_TEST(chat.history() == turns.value());
 }
 
+// async_run_and_take: the same session, its turns handed over rather than
+// copied; a failure keeps the turns before it in history(), as async_run.
+BOOST_AUTO_TEST_CASE(async_run_and_take_hands_the_turns_over) {
+  ScriptedSpeaker persona_a({"A", "C"}, "persona-model");
+  ScriptedSpeaker provider_a({"B", "D"}, "provider-model");
+  sim::Conversation copied(persona_a, provider_a);
+  auto kept = run_sync(copied.async_run(4));
+  ScriptedSpeaker persona_b({"A", "C"}, "persona-model");
+  ScriptedSpeaker provider_b({"B", "D"}, "provider-model");
+  sim::Conversation taken(persona_b, provider_b);
+  auto handed = run_sync(taken.async_run_and_take(4));
+  BOOST_REQUIRE(kept.has_value());
+  BOOST_REQUIRE(handed.has_value());
+  BOOST_TEST(handed.value().size() == 4u);
+  BOOST_TEST(speakers(handed.value()) == speakers(kept.value()));
+  for (std::size_t i = 0; i < handed.value().size(); ++i) {
+    BOOST_TEST(handed.value()[i].response == kept.value()[i].response);
+    BOOST_TEST((handed.value()[i].input == kept.value()[i].input));
+    BOOST_TEST(handed.value()[i].logging.size() == kept.value()[i].logging.size());
+  }
+  BOOST_TEST(taken.history().empty());
+  BOOST_TEST(taken.total_words() == copied.total_words());
+
+  ScriptedSpeaker persona_c({"hi"});
+  ScriptedSpeaker failing;
+  failing.simulate_error();
+  sim::Conversation broken(persona_c, failing);
+  auto error = run_sync(broken.async_run_and_take(4));
+  BOOST_REQUIRE(error.has_error());
+  BOOST_TEST(broken.history().size() == 1u);
+}
+
 // §8.4 test 30, 50.
 BOOST_AUTO_TEST_CASE(provider_first_gives_an_odd_count) {
   ScriptedSpeaker persona({"P1", "P2"});

@@ -3,6 +3,7 @@
 #ifndef LEASH_TEST_STORE_KINDS_HPP
 #define LEASH_TEST_STORE_KINDS_HPP
 
+#include <leash/store/deferred.hpp>
 #include <leash/store/memory.hpp>
 #if __has_include(<leash/store/file.hpp>)
 #include <leash/store/file.hpp>
@@ -40,6 +41,10 @@ inline std::filesystem::path new_store_dir() {
 struct StoreKind {
   std::string name;
   std::function<leash::AnyStore()> make;  ///< a fresh, empty store
+  /// false: writes are held back until the run ends or pauses
+  /// (Durability::exit), so a crash mid-run is not survived and scenarios
+  /// that simulate one do not apply.
+  bool crash_exact = true;
 };
 
 inline std::vector<StoreKind> store_kinds() {
@@ -58,6 +63,13 @@ inline std::vector<StoreKind> store_kinds() {
                      BOOST_REQUIRE_MESSAGE(s.has_value(), (s.has_error() ? s.error().what() : std::string()));
                      return leash::AnyStore(std::move(s).value());
                    }});
+  // Every resume and approval scenario also holds with writes deferred to the run's end.
+  kinds.push_back({"sqlite?durability=exit", [] {
+                     auto s = leash::SqliteStore::open(new_store_dir() / "runs.db");
+                     BOOST_REQUIRE_MESSAGE(s.has_value(), (s.has_error() ? s.error().what() : std::string()));
+                     return leash::DeferredStore::wrap(leash::AnyStore(std::move(s).value()));
+                   },
+                   false});
 #endif
   return kinds;
 }

@@ -66,6 +66,14 @@ class Conversation {
   boost::asio::awaitable<result<std::vector<Turn>>> async_run(int max_turns,
                                                                std::optional<std::size_t> max_total_words = {},
                                                                bool persona_first = true);
+  /// As async_run, but a successful session's turns are handed over instead
+  /// of copied: history() is then empty (after a failure it keeps the turns
+  /// before it, as with async_run). For a caller that keeps the result and
+  /// not the conversation (the runner): copying every turn's record is a
+  /// good part of a turn's own work.
+  boost::asio::awaitable<result<std::vector<Turn>>> async_run_and_take(int max_turns,
+                                                                        std::optional<std::size_t> max_total_words = {},
+                                                                        bool persona_first = true);
 
   /// The turns of the last (or current) session.
   std::vector<Turn> const& history() const noexcept { return history_; }
@@ -77,6 +85,9 @@ class Conversation {
 
  private:
   enum class After { next, stop };
+  boost::asio::awaitable<result<std::vector<Turn>>> run_session(int max_turns,
+                                                                std::optional<std::size_t> max_total_words,
+                                                                bool persona_first, bool hand_over);
   template <class S>
   boost::asio::awaitable<result<After>> take_turn(S& speaker, Role role, int index,
                                                   std::optional<std::size_t> max_total_words);

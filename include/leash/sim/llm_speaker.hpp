@@ -105,7 +105,10 @@ class LlmSpeaker {
 
   /// The record of the last call: reply_metadata() of its reply, or the
   /// failure record of its last attempt (sim/retry.hpp); {} before any.
-  json::object const& last_metadata() const noexcept { return metadata_; }
+  /// After a reply it is made when asked for, from the reply's fields kept
+  /// (a conversation makes the turn's own record from the reply, so most
+  /// replies never need this one); a copy, so const calls stay thread-safe.
+  json::object last_metadata() const;
 
   void set_system_prompt(std::string prompt) {
     options_.system_prompt = std::move(prompt);
@@ -139,7 +142,10 @@ class LlmSpeaker {
   bool opener_ = false;         // the start prompt is among them
   std::size_t reminded_ = 0;    // the message the reminder was put before, + 1; 0: none
   RetryContext retry_ctx_;
+  // last_metadata(): made from `pending_` (the last reply, without its
+  // text) when asked for; a failure record is kept whole in `metadata_`.
   json::object metadata_;
+  std::optional<Reply> pending_;
   bool last_failed_ = false;
   std::string conversation_id_;
 };

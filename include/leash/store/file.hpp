@@ -25,6 +25,7 @@
 
 #include <leash/store/detail/exact_json.hpp>
 #include <leash/store/detail/file_io.hpp>
+#include <leash/store/durability.hpp>
 #include <leash/store/store.hpp>
 
 #include <cstddef>
@@ -39,22 +40,12 @@
 
 namespace leash {
 
-/// When a record written to a file store is safe.
-enum class Durability {
-  /// Each record is on stable storage (fdatasync; F_FULLFSYNC on macOS) before
-  /// the call returns, so the loop never goes on from a step a power loss could
-  /// undo. Costs one disk flush per record.
-  sync,
-  /// Each record is handed to the operating system (one write()) before the
-  /// call returns, and not flushed. A killed process (kill -9, a crash) loses
-  /// nothing already written: the kernel still writes it out. A power loss or
-  /// kernel crash may lose the last records; what survives still loads (a
-  /// record cut short is treated as a torn final line).
-  async,
-};
-
 /// How a FileStore writes.
 struct FileStoreOptions {
+  /// sync or async (see leash/store/durability.hpp). Durability::exit is not
+  /// a way of writing files but of holding writes back: wrap the store in a
+  /// DeferredStore (open_store does for `?durability=exit`); FileStore::open
+  /// refuses it.
   Durability durability = Durability::sync;
   /// Compact a run automatically once its journal holds this many records
   /// (checked after append_iteration and save_head). 0: only when compact()

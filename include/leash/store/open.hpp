@@ -4,16 +4,20 @@
 //
 // Specs:
 //   memory:                        a fresh in-memory store (lost at exit)
-//   file:DIR[?durability=sync|async]
+//   file:DIR[?durability=sync|async|exit]
 //                                  one journal file per run in DIR (store/file.hpp)
-//   sqlite:PATH[?sync=normal|full] one SQLite database for every run (store/sqlite.hpp);
+//   sqlite:PATH[?sync=normal|full][&durability=sync|exit]
+//                                  one SQLite database for every run (store/sqlite.hpp);
 //                                  `normal` survives a killed process, `full` also a
 //                                  power loss
+// durability=exit holds a run's writes back until it ends (store/deferred.hpp,
+// store/durability.hpp).
 // Anything else is Errc::invalid_store_spec, naming the spec and what was wrong.
 #ifndef LEASH_STORE_OPEN_HPP
 #define LEASH_STORE_OPEN_HPP
 
 #include <leash/error.hpp>
+#include <leash/store/deferred.hpp>
 #include <leash/store/file.hpp>
 #include <leash/store/memory.hpp>
 #include <leash/store/store.hpp>
@@ -88,32 +92,43 @@ inline result<AnyStore> open_store(std::string_view spec) {
   if (s.path.empty()) return bad("the " + s.scheme + " store needs a path after '" + s.scheme + ":'");
   if (s.scheme == "file") {
     FileStoreOptions options;
+    bool deferred = false;
     for (auto const& [key, value] : s.options) {
       if (key == "durability" && value == "sync")
         options.durability = Durability::sync;
       else if (key == "durability" && value == "async")
         options.durability = Durability::async;
+      else if (key == "durability" && value == "exit")
+        deferred = true;  // the final write is synced
       else
-        return bad("unknown option '" + key + "=" + value + "' (file: takes durability=sync|async)");
+        return bad("unknown option '" + key + "=" + value + "' (file: takes durability=sync|async|exit)");
     }
     auto store = FileStore::open(s.path, options);
     if (store.has_error()) return store.error();
-    return AnyStore(std::move(store).value());
+    AnyStore opened(std::move(store).value());
+    return deferred ? DeferredStore::wrap(std::move(opened)) : opened;
   }
   if (s.scheme == "sqlite") {
 #ifdef LEASH_HAS_SQLITE
     SqliteOptions options;
+    bool deferred = false;
     for (auto const& [key, value] : s.options) {
       if (key == "sync" && value == "normal")
         options.full_sync = false;
       else if (key == "sync" && value == "full")
         options.full_sync = true;
+      else if (key == "durability" && value == "sync")
+        deferred = false;
+      else if (key == "durability" && value == "exit")
+        deferred = true;
       else
-        return bad("unknown option '" + key + "=" + value + "' (sqlite: takes sync=normal|full)");
+        return bad("unknown option '" + key + "=" + value +
+                   "' (sqlite: takes sync=normal|full and durability=sync|exit)");
     }
     auto store = SqliteStore::open(s.path, options);
     if (store.has_error()) return store.error();
-    return AnyStore(std::move(store).value());
+    AnyStore opened(std::move(store).value());
+    return deferred ? DeferredStore::wrap(std::move(opened)) : opened;
 #else
     return bad("this build has no SQLite (install libsqlite3-dev and reconfigure)");
 #endif

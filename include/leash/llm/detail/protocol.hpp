@@ -7,6 +7,7 @@
 #include <leash/error.hpp>
 #include <leash/json.hpp>
 
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/serializer.hpp>
 
 #include <algorithm>
@@ -42,6 +43,14 @@ inline void redact(std::string& text, std::string_view secret) {
 inline std::optional<json::value> parse_json(std::string_view text) {
   boost::system::error_code ec;
   json::value v = json::parse(text, ec);
+  if (ec) return std::nullopt;
+  return v;
+}
+
+/// The same, into `storage` (the document must not outlive it).
+inline std::optional<json::value> parse_json(std::string_view text, json::storage_ptr storage) {
+  boost::system::error_code ec;
+  json::value v = json::parse(text, ec, std::move(storage));
   if (ec) return std::nullopt;
   return v;
 }

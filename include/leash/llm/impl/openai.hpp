@@ -4,9 +4,11 @@
 #include <leash/llm/detail/http_transport.hpp>
 #include <leash/llm/detail/protocol.hpp>
 
+#include <algorithm>
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 namespace leash::llm::openai {
 
@@ -199,81 +201,86 @@ inline void write_request(std::string& out, CompletionRequest const& request, st
 
   JsonAppender w(out);
   w.raw("{");
-  w.key("model");
+  w.raw("\"model\":");
   w.string(model);
   w.raw(",");
-  w.key("messages");
+  w.raw("\"messages\":");
   w.raw("[");
-  auto ids = assign_call_ids(request.messages);
+  // Ids only for a chat with tool calls or results (the only messages that
+  // read them): a plain chat skips three allocations.
+  std::vector<std::vector<std::string>> ids;
+  if (std::any_of(request.messages.begin(), request.messages.end(),
+                  [](ChatMessage const& m) { return !m.tool_calls.empty() || m.role == "tool"; }))
+    ids = assign_call_ids(request.messages);
   for (std::size_t m = 0; m < request.messages.size(); ++m) {
     auto const& msg = request.messages[m];
     if (m) w.raw(",");
     w.raw("{");
-    w.key("role");
+    w.raw("\"role\":");
     w.string(msg.role);
     w.raw(",");
     if (msg.role == "tool") {
-      w.key("tool_call_id");
+      w.raw("\"tool_call_id\":");
       w.string(ids[m].front());
       w.raw(",");
-      w.key("content");
+      w.raw("\"content\":");
       w.string(msg.content);
     } else if (!msg.tool_calls.empty()) {
-      w.key("content");
+      w.raw("\"content\":");
       if (msg.content.empty())
         w.raw("null");
       else
         w.string(msg.content);
       w.raw(",");
-      w.key("tool_calls");
+      w.raw("\"tool_calls\":");
       w.raw("[");
       for (std::size_t k = 0; k < msg.tool_calls.size(); ++k) {
         auto const& call = msg.tool_calls[k];
         if (k) w.raw(",");
         w.raw("{");
-        w.key("id");
+        w.raw("\"id\":");
         w.string(ids[m][k]);
         w.raw(",");
-        w.key("type");
-        w.string("function");
+        w.raw("\"type\":");
+        w.raw("\"function\"");
         w.raw(",");
-        w.key("function");
+        w.raw("\"function\":");
         w.raw("{");
-        w.key("name");
+        w.raw("\"name\":");
         w.string(call.name);
         w.raw(",");
-        w.key("arguments");
+        w.raw("\"arguments\":");
         w.string(arguments_text(call.args));
         w.raw("}}");
       }
       w.raw("]");
     } else {
-      w.key("content");
+      w.raw("\"content\":");
       w.string(msg.content);
     }
     w.raw("}");
   }
   w.raw("],");
   w.key(limit == MaxTokensField::max_tokens ? "max_tokens" : "max_completion_tokens");
-  w.value(json::value(request.max_tokens));
+  w.raw(std::to_string(request.max_tokens));
   if (request.temperature) {
     w.raw(",");
-    w.key("temperature");
+    w.raw("\"temperature\":");
     w.value(json::value(*request.temperature));
   }
   if (!request.tools.empty()) {
     w.raw(",");
-    w.key("tools");
+    w.raw("\"tools\":");
     w.raw("[");
     bool first = true;
     for (auto const& t : request.tools) {
       if (!first) w.raw(",");
       first = false;
       w.raw("{");
-      w.key("type");
-      w.string("function");
+      w.raw("\"type\":");
+      w.raw("\"function\"");
       w.raw(",");
-      w.key("function");
+      w.raw("\"function\":");
       w.raw("{");
       bool any = false;
       if (auto const* schema = t.if_object()) {
@@ -289,39 +296,44 @@ inline void write_request(std::string& out, CompletionRequest const& request, st
       w.raw("}}");
     }
     w.raw("],");
-    w.key("tool_choice");
+    w.raw("\"tool_choice\":");
     if (request.tool_choice.empty() || request.tool_choice == "auto" || request.tool_choice == "none" ||
         request.tool_choice == "required") {
       w.string(request.tool_choice.empty() ? std::string_view("auto") : std::string_view(request.tool_choice));
     } else {
       w.raw("{");
-      w.key("type");
-      w.string("function");
+      w.raw("\"type\":");
+      w.raw("\"function\"");
       w.raw(",");
-      w.key("function");
+      w.raw("\"function\":");
       w.raw("{");
-      w.key("name");
+      w.raw("\"name\":");
       w.string(request.tool_choice);
       w.raw("}}");
     }
     w.raw(",");
-    w.key("parallel_tool_calls");
+    w.raw("\"parallel_tool_calls\":");
     w.raw(request.parallel_tool_calls ? "true" : "false");
   }
   if (stream) {
     w.raw(",");
-    w.key("stream");
+    w.raw("\"stream\":");
     w.raw("true,");
-    w.key("stream_options");
+    w.raw("\"stream_options\":");
     w.raw("{");
-    w.key("include_usage");
+    w.raw("\"include_usage\":");
     w.raw("true}");
   }
   w.raw("}");
 }
 
 inline result<Completion> parse_response_as(std::string_view body, std::string_view provider) {
-  auto doc = parse_json(body);
+  // The document lives only while its fields are copied out: it is parsed
+  // into a buffer on the stack (more from the heap if it does not fit)
+  // instead of an allocation per object, array, key and longer string.
+  unsigned char scratch[4096];
+  json::monotonic_resource arena(scratch, sizeof scratch);
+  auto doc = parse_json(body, &arena);
   if (!doc) return bad_response(provider, "not JSON", body);
   auto const* root = doc->if_object();
   if (!root) return bad_response(provider, "not a JSON object", body);

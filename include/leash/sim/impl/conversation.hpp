@@ -20,9 +20,22 @@ inline std::size_t count_words(std::string_view text) noexcept {
   return n;
 }
 
+// Not coroutines: both return run_session's (its parameters are plain values).
 template <class Persona, class Provider>
 boost::asio::awaitable<result<std::vector<Turn>>> Conversation<Persona, Provider>::async_run(
     int max_turns, std::optional<std::size_t> max_total_words, bool persona_first) {
+  return run_session(max_turns, max_total_words, persona_first, false);
+}
+
+template <class Persona, class Provider>
+boost::asio::awaitable<result<std::vector<Turn>>> Conversation<Persona, Provider>::async_run_and_take(
+    int max_turns, std::optional<std::size_t> max_total_words, bool persona_first) {
+  return run_session(max_turns, max_total_words, persona_first, true);
+}
+
+template <class Persona, class Provider>
+boost::asio::awaitable<result<std::vector<Turn>>> Conversation<Persona, Provider>::run_session(
+    int max_turns, std::optional<std::size_t> max_total_words, bool persona_first, bool hand_over) {
   history_.clear();
   words_ = 0;
   if (max_turns < 1)
@@ -39,7 +52,10 @@ boost::asio::awaitable<result<std::vector<Turn>>> Conversation<Persona, Provider
     if (!after) co_return after.error();
     if (after.value() == After::stop) break;
   }
-  co_return history_;
+  if (!hand_over) co_return history_;
+  std::vector<Turn> said = std::move(history_);
+  history_.clear();
+  co_return said;
 }
 
 template <class Persona, class Provider>
@@ -57,20 +73,22 @@ Conversation<Persona, Provider>::take_turn(S& speaker, Role role, int index,
     else
       reply = co_await speaker.respond(History(history_));
     if (!reply) co_return reply.error();
+    Reply& said = reply.value();
     // Signals come from the raw text: post-processing may strip them.
-    std::vector<std::string> signals = traits::extract_signals(speaker, reply.value().text);
-    std::string text = traits::post_process(speaker, reply.value().text);
+    std::vector<std::string> signals = traits::extract_signals(speaker, said.text);
+    Turn turn;
+    turn.logging = reply_metadata(said, role);
+    if (role == Role::provider) turn.logging["raw_response"] = said.text;
+    // The raw text is not needed any more: handed to post-processing, not copied.
+    std::string text = traits::post_process(speaker, std::move(said.text));
     words_ += count_words(text);
 
-    Turn turn;
     turn.turn = index + 1;
     turn.speaker = role;
     if (index == 0)
       turn.input = traits::first_turn_input(speaker);
     else
       turn.input = history_.back().response;
-    turn.logging = reply_metadata(reply.value(), role);
-    if (role == Role::provider) turn.logging["raw_response"] = reply.value().text;
     turn.response = std::move(text);
     history_.push_back(std::move(turn));
 

@@ -58,6 +58,7 @@ inline boost::asio::awaitable<result<Reply>> LlmSpeaker::start() {
     r.model = std::string(transport_.model_id());
     r.provider = std::string(transport_.provider());
     r.timestamp = detail::now_seconds();
+    pending_.reset();
     metadata_ = reply_metadata(r, options_.role);
     last_failed_ = false;
     co_return r;
@@ -132,6 +133,7 @@ inline std::vector<llm::ChatMessage> LlmSpeaker::messages_for(History history) c
 }
 
 inline boost::asio::awaitable<result<Reply>> LlmSpeaker::complete() {
+  pending_.reset();
   if (!transport_) {
     metadata_.clear();
     last_failed_ = true;
@@ -152,9 +154,23 @@ inline boost::asio::awaitable<result<Reply>> LlmSpeaker::complete() {
     co_return reply;
   }
   last_failed_ = false;
-  metadata_ = reply_metadata(reply.value(), options_.role);
-  adopt_conversation_id(reply.value().extra);
+  // What last_metadata() needs, kept for when (if ever) it is asked for:
+  // making the record costs a dozen allocations, and the conversation makes
+  // its own from the reply.
+  Reply const& r = reply.value();
+  Reply& kept = pending_.emplace();
+  kept.model = r.model;
+  kept.provider = r.provider;
+  kept.response_id = r.response_id;
+  kept.usage = r.usage;
+  kept.timestamp = r.timestamp;
+  kept.extra = r.extra;
+  adopt_conversation_id(r.extra);
   co_return reply;
+}
+
+inline json::object LlmSpeaker::last_metadata() const {
+  return pending_ ? reply_metadata(*pending_, options_.role) : metadata_;
 }
 
 inline Reply LlmSpeaker::to_reply(llm::Completion& done) const {

@@ -760,7 +760,8 @@ boost::asio::awaitable<JobResult> Runner<MakePersona, MakeProvider>::run_job(Job
       }
 
       double const session_started = detail::steady_seconds();
-      auto turns = co_await conversation.async_run(o.max_turns, o.max_total_words, persona_first);
+      // Handed over, not copied: only a failed session reads history().
+      auto turns = co_await conversation.async_run_and_take(o.max_turns, o.max_total_words, persona_first);
       sr.duration_s = detail::steady_seconds() - session_started;
       std::vector<Turn> const& said = turns ? turns.value() : conversation.history();
       for (auto const& t : said) sr.early_termination = sr.early_termination || t.early_termination;

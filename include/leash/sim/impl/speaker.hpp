@@ -20,6 +20,9 @@ inline std::optional<Role> role_from_string(std::string_view s) noexcept {
 
 inline json::object reply_metadata(Reply const& reply, Role role) {
   json::object m;
+  // Sized once: growing key by key rehashed it five times. One spare slot
+  // for the conversation's raw_response.
+  m.reserve(8 + reply.extra.size());
   if (reply.response_id.empty())
     m["response_id"] = nullptr;
   else
@@ -28,7 +31,7 @@ inline json::object reply_metadata(Reply const& reply, Role role) {
   m["provider"] = reply.provider;
   m["role"] = to_string(role);
   m["timestamp"] = detail::iso_utc(reply.timestamp);
-  json::object usage;
+  json::object usage(3);
   usage["prompt_tokens"] = reply.usage.input_tokens;
   usage["completion_tokens"] = reply.usage.output_tokens;
   usage["total_tokens"] = reply.usage.input_tokens + reply.usage.output_tokens;

@@ -321,6 +321,10 @@ inline std::string shown_id(std::string_view id) {
 
 inline result<std::shared_ptr<FileStore>> FileStore::open(std::filesystem::path dir, FileStoreOptions options) {
   try {
+    if (options.durability == Durability::exit)
+      return Error{Errc::invalid_config,
+                   "FileStore writes with Durability::sync or ::async; for Durability::exit wrap it in a "
+                   "DeferredStore (leash/store/deferred.hpp), as open_store(\"file:DIR?durability=exit\") does"};
     std::error_code ec;
     auto absolute = std::filesystem::absolute(dir, ec);
     if (ec) return Error{Errc::store_failed, "cannot resolve store directory '" + dir.string() + "': " + ec.message()};
