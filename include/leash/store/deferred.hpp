@@ -46,12 +46,18 @@ class DeferredStore final : public StoreInterface {
   task<void> create_run(State const& s) override { return inner_.create_run(s); }
   task<void> append_iteration(State const& s) override { return write(s, {}); }
   task<void> append_iteration_with_events(State const& s, std::vector<Event> events) override {
+    return write(s, share(std::move(events)));
+  }
+  task<void> append_iteration_with_shared_events(State const& s, std::vector<SharedEvent> events) override {
     return write(s, std::move(events));
   }
   task<void> save_head(State const& s) override { return flush(s, {}); }
   task<void> journal(std::string run_id, std::vector<JournaledAction> entries) override;
   task<State> load(std::string run_id) override { return inner_.load(std::move(run_id)); }
-  task<void> append_events(std::string run_id, std::vector<Event> events) override;
+  task<void> append_events(std::string run_id, std::vector<Event> events) override {
+    return append_shared_events(std::move(run_id), share(std::move(events)));
+  }
+  task<void> append_shared_events(std::string run_id, std::vector<SharedEvent> events) override;
   task<json::array> load_events(std::string run_id) override { return inner_.load_events(std::move(run_id)); }
   task<std::vector<RunSummary>> list_runs() override { return inner_.list_runs(); }
   task<void> scan_runs(RunQuery query, std::function<bool(State&&)> visit) override {
@@ -70,12 +76,13 @@ class DeferredStore final : public StoreInterface {
  private:
   /// What a run in progress has not written yet.
   struct Held {
-    std::vector<Event> events;
+    std::vector<SharedEvent> events;       ///< shared with the sinks that keep them: no copy
     std::vector<JournaledAction> journal;  ///< by (iteration, position), the latest of each
   };
 
-  task<void> write(State const& s, std::vector<Event> events);
-  task<void> flush(State const& s, std::vector<Event> events);
+  task<void> write(State const& s, std::vector<SharedEvent> events);
+  task<void> flush(State const& s, std::vector<SharedEvent> events);
+  static std::vector<SharedEvent> share(std::vector<Event> events);
   /// Entries of iterations already recorded are settled: the record holds them.
   static void drop_recorded(std::vector<JournaledAction>& journal, std::uint64_t recorded);
   static void upsert(std::vector<JournaledAction>& journal, JournaledAction entry);
@@ -100,7 +107,14 @@ inline void DeferredStore::upsert(std::vector<JournaledAction>& journal, Journal
   journal.push_back(std::move(entry));
 }
 
-inline auto DeferredStore::write(State const& s, std::vector<Event> events) -> task<void> {
+inline std::vector<SharedEvent> DeferredStore::share(std::vector<Event> events) {
+  std::vector<SharedEvent> out;
+  out.reserve(events.size());
+  for (auto& e : events) out.push_back(std::make_shared<Event>(std::move(e)));
+  return out;
+}
+
+inline auto DeferredStore::write(State const& s, std::vector<SharedEvent> events) -> task<void> {
   if (s.status) co_return co_await flush(s, std::move(events));
   std::lock_guard lock(mutex_);
   Held& h = held_[s.run_id];
@@ -112,7 +126,7 @@ inline auto DeferredStore::write(State const& s, std::vector<Event> events) -> t
   co_return success();
 }
 
-inline auto DeferredStore::flush(State const& s, std::vector<Event> events) -> task<void> {
+inline auto DeferredStore::flush(State const& s, std::vector<SharedEvent> events) -> task<void> {
   Held h;
   {
     std::lock_guard lock(mutex_);
@@ -143,8 +157,8 @@ inline auto DeferredStore::flush(State const& s, std::vector<Event> events) -> t
       co_return journaled.error();
     }
   }
-  std::vector<Event> batch = h.events;  // a copy: kept if the write fails
-  auto written = co_await inner_.append_iteration_with_events(s, std::move(batch));
+  std::vector<SharedEvent> batch = h.events;  // the pointers: kept if the write fails
+  auto written = co_await inner_.append_iteration_with_shared_events(s, std::move(batch));
   if (written.has_error()) {
     keep(std::move(h.journal));
     co_return written.error();
@@ -159,7 +173,8 @@ inline auto DeferredStore::journal(std::string run_id, std::vector<JournaledActi
   co_return success();
 }
 
-inline auto DeferredStore::append_events(std::string run_id, std::vector<Event> events) -> task<void> {
+inline auto DeferredStore::append_shared_events(std::string run_id, std::vector<SharedEvent> events)
+    -> task<void> {
   {
     std::lock_guard lock(mutex_);
     if (auto it = held_.find(run_id); it != held_.end()) {
@@ -169,7 +184,7 @@ inline auto DeferredStore::append_events(std::string run_id, std::vector<Event> 
     }
   }
   // Not in progress here (after its end: loop.end): straight through.
-  co_return co_await inner_.append_events(std::move(run_id), std::move(events));
+  co_return co_await inner_.append_shared_events(std::move(run_id), std::move(events));
 }
 
 inline std::size_t DeferredStore::held_runs() const {
