@@ -168,6 +168,29 @@ BOOST_AUTO_TEST_CASE(database_is_in_wal_mode_with_the_current_schema) {
   BOOST_REQUIRE_MESSAGE(again.has_value(), (again.has_error() ? again.error().what() : std::string()));
 }
 
+// An older build with the file open inserts runs its own way (no run_key):
+// refused, so no run is left that no build can read.
+BOOST_AUTO_TEST_CASE(a_run_inserted_without_a_key_by_an_older_build_is_refused) {
+  leash_test::TempDir dir("leash-sqlite");
+  auto path = dir / "runs.db";
+  auto store = open_store(path);
+  RawDb raw(path);
+  sqlite3* db = nullptr;
+  BOOST_REQUIRE(sqlite3_open(path.string().c_str(), &db) == SQLITE_OK);
+  char* err = nullptr;
+  int rc = sqlite3_exec(db,
+                        "INSERT INTO runs (run_id, goal, status, reason, created_at, updated_at, iterations, "
+                        "artifacts, failed_approaches, head, head_sha256) "
+                        "VALUES ('old', 'g', NULL, '', 1, 1, 0, 0, 0, '{}', 'x')",
+                        nullptr, nullptr, &err);
+  std::string message = err ? err : "";
+  sqlite3_free(err);
+  sqlite3_close(db);
+  BOOST_TEST(rc != SQLITE_OK);
+  BOOST_TEST(message.find("newer leash") != std::string::npos, message);
+  BOOST_TEST(raw.count("runs") == 0);
+}
+
 BOOST_AUTO_TEST_CASE(tampered_rows_are_state_corrupt_naming_file_run_and_row) {
   leash_test::TempDir dir("leash-sqlite");
   auto path = dir / "runs.db";

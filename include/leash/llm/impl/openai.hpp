@@ -380,7 +380,7 @@ inline result<Completion> parse_response_as(std::string_view body, std::string_v
       else if (auto const* text = args->if_string())
         tc.args = arguments_from_text(*text);
       else
-        tc.args = *args;  // some servers send the object itself; a non-object stays as is and is rejected
+        tc.args = json::value(*args, json::storage_ptr());  // out of the parse arena; some servers send the object itself, a non-object stays as is and is rejected
       c.tool_calls.push_back(std::move(tc));
     }
   }

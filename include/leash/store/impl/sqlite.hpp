@@ -138,6 +138,12 @@ END;
 ALTER TABLE runs ADD COLUMN run_key INTEGER;
 UPDATE runs SET run_key = rowid;
 CREATE UNIQUE INDEX runs_by_key ON runs (run_key);
+-- An older leash with the file open would insert runs without a key (its
+-- statements are re-prepared against this schema); refuse, so no run is
+-- left that no build can read.
+CREATE TRIGGER runs_need_key BEFORE INSERT ON runs WHEN new.run_key IS NULL BEGIN
+  SELECT RAISE(ABORT, 'this database has schema 3: open it with a newer leash');
+END;
 CREATE TABLE iterations_v3 (key INTEGER PRIMARY KEY, record TEXT NOT NULL, sha256 TEXT NOT NULL);
 INSERT INTO iterations_v3 (key, record, sha256)
   SELECT (r.run_key << 32) | t.idx, t.record, t.sha256 FROM iterations t JOIN runs r ON r.run_id = t.run_id;
@@ -187,7 +193,7 @@ static_assert(latest == sqlite_schema_version, "add a migration when sqlite_sche
 /// Rows of a run are keyed (run_key << 32) | position: a run has up to 2^32
 /// rows per table, and there are up to 2^31 - 1 runs.
 inline constexpr std::uint64_t max_position = std::uint64_t{1} << 32;
-inline constexpr std::int64_t max_run_key = (std::int64_t{1} << 31) - 1;
+inline constexpr std::int64_t max_run_key = (std::int64_t{1} << 31) - 2;  // first_key(max + 1) fits in 63 bits
 inline std::int64_t row_key(std::int64_t run_key, std::uint64_t position) noexcept {
   return static_cast<std::int64_t>((static_cast<std::uint64_t>(run_key) << 32) | position);
 }
@@ -528,6 +534,8 @@ inline result<std::optional<SqliteStore::StoredCounts>> SqliteStore::stored_coun
   if (rc != SQLITE_ROW) return sqlite_error(rc, "cannot read run '" + run_id + "'");
   StoredCounts c{static_cast<std::uint64_t>(q->int64(0)), static_cast<std::uint64_t>(q->int64(1)),
                  static_cast<std::uint64_t>(q->int64(2)), q->int64(3)};
+  if (!q->is_null(3) && c.run_key == detail::sqlite_store::max_run_key + 1)
+    return Error{Errc::store_failed, "SQLite store '" + path_text_ + "' holds the most runs it can key"};
   if (q->is_null(3) || c.run_key <= 0 || c.run_key > detail::sqlite_store::max_run_key)
     return corrupt(run_id, "runs row", "no valid run_key");
   if (compare)
