@@ -204,6 +204,41 @@ BOOST_AUTO_TEST_CASE(journal_of_the_iteration_in_flight_is_written_with_the_head
   BOOST_TEST(deferred.held_runs() == 0u);
 }
 
+// What an attempt that never ended here held does not leak into the next
+// attempt at the run, and can be dropped by hand.
+BOOST_AUTO_TEST_CASE(a_new_attempt_starts_with_nothing_held_and_discard_drops_a_run) {
+  auto inner = std::make_shared<MemoryStore>();
+  DeferredStore deferred{AnyStore(inner)};
+  State s;
+  s.run_id = "again";
+  BOOST_REQUIRE(run_sync(deferred.create_run(s)).has_value());
+  for (std::uint64_t i = 0; i < 3; ++i) {
+    IterationRecord it;
+    it.index = i;
+    s.iterations.push_back(it);
+    JournaledAction j;
+    j.iteration = i + 1;
+    j.tool = "stale";
+    BOOST_REQUIRE(run_sync(deferred.journal("again", {j})).has_value());
+    BOOST_REQUIRE(run_sync(deferred.append_iteration(s)).has_value());
+  }
+  // The first attempt stops mid-run (cancelled); a second starts over from the store.
+  State fresh;
+  fresh.run_id = "again";
+  IterationRecord first;
+  fresh.iterations.push_back(first);
+  BOOST_REQUIRE(run_sync(deferred.append_iteration(fresh)).has_value());
+  BOOST_REQUIRE(run_sync(deferred.save_head(fresh)).has_value());
+  State stored = value_of(run_sync(inner->load("again")));
+  BOOST_TEST(stored.iterations.size() == 1u);
+  BOOST_TEST(stored.in_flight.empty());  // the first attempt's entry for iteration 3 is gone
+
+  BOOST_REQUIRE(run_sync(deferred.append_iteration(s)).has_value());
+  BOOST_TEST(deferred.held_runs() == 1u);
+  deferred.discard("again");
+  BOOST_TEST(deferred.held_runs() == 0u);
+}
+
 BOOST_AUTO_TEST_CASE(specs_choose_it_and_say_where_it_does_not_apply) {
   TempDir dir("leash-deferred-spec");
   auto file = open_store("file:" + (dir / "runs").string() + "?durability=exit");

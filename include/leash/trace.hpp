@@ -67,7 +67,13 @@ struct Event {
 /// An event as the Tracer hands it out: built once, immutable, shared by
 /// every sink that keeps it and by the run's store (no copy per receiver).
 /// Made with make_shared<Event> (not <Event const>): a store that ends up the
-/// only holder may move the event out rather than copy it.
+/// only holder may move the event out rather than copy it, so one made
+/// elsewhere must be made the same way, and never watched through a weak_ptr.
+///
+/// The fields live in the event's own arena, which frees nothing until the
+/// event goes: a copy meant to outlive the event, or to be changed, belongs
+/// in other storage — `json::object(e->fields, json::storage_ptr())` — since
+/// a plain copy of a Boost.JSON value allocates where its source does.
 using SharedEvent = std::shared_ptr<Event const>;
 
 /// A receiver of events. Implementations must not throw out of `write`.

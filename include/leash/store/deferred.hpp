@@ -33,6 +33,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace leash {
@@ -70,6 +71,10 @@ class DeferredStore final : public StoreInterface {
 
   /// How many runs have writes held back (started here, not yet ended or paused).
   std::size_t held_runs() const;
+  /// Drops what is held for `run_id` unwritten. For a run that will never
+  /// end here (its loop was cancelled or destroyed mid-run); otherwise what
+  /// is held stays until the run's next ending write.
+  void discard(std::string_view run_id);
   /// The store written to.
   AnyStore const& inner() const noexcept { return inner_; }
 
@@ -78,6 +83,7 @@ class DeferredStore final : public StoreInterface {
   struct Held {
     std::vector<SharedEvent> events;       ///< shared with the sinks that keep them: no copy
     std::vector<JournaledAction> journal;  ///< by (iteration, position), the latest of each
+    std::uint64_t recorded = 0;            ///< iterations in the State of the last write
   };
 
   task<void> write(State const& s, std::vector<SharedEvent> events);
@@ -118,6 +124,11 @@ inline auto DeferredStore::write(State const& s, std::vector<SharedEvent> events
   if (s.status) co_return co_await flush(s, std::move(events));
   std::lock_guard lock(mutex_);
   Held& h = held_[s.run_id];
+  // Fewer iterations than last time: a new attempt at the run (resumed from
+  // the store after an earlier one never ended here); the old one's held
+  // writes belong to no state any more.
+  if (s.iterations.size() < h.recorded) h = Held{};
+  h.recorded = s.iterations.size();
   if (h.events.empty())
     h.events = std::move(events);
   else
@@ -148,8 +159,9 @@ inline auto DeferredStore::flush(State const& s, std::vector<SharedEvent> events
     for (auto& e : back.journal) upsert(journal, std::move(e));
     back.journal = std::move(journal);
   };
-  // The in-flight iteration's calls first: the record written next retires
-  // the entries of iterations it holds, and keeps the others for resume.
+  // The in-flight iteration's calls first, then the record: entries of
+  // iterations the record holds are settled by it (a store may delete them
+  // then or at its next journal write; load never returns them).
   if (!h.journal.empty()) {
     auto journaled = co_await inner_.journal(s.run_id, h.journal);
     if (journaled.has_error()) {
@@ -185,6 +197,11 @@ inline auto DeferredStore::append_shared_events(std::string run_id, std::vector<
   }
   // Not in progress here (after its end: loop.end): straight through.
   co_return co_await inner_.append_shared_events(std::move(run_id), std::move(events));
+}
+
+inline void DeferredStore::discard(std::string_view run_id) {
+  std::lock_guard lock(mutex_);
+  if (auto it = held_.find(run_id); it != held_.end()) held_.erase(it);
 }
 
 inline std::size_t DeferredStore::held_runs() const {

@@ -40,6 +40,7 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include <atomic>
 #include <concepts>
 #include <functional>
 #include <memory>
@@ -140,10 +141,14 @@ inline std::vector<Event> unshare_events(std::vector<SharedEvent>& events) {
   std::vector<Event> out;
   out.reserve(events.size());
   for (auto& e : events) {
-    if (e.use_count() == 1)
+    if (e.use_count() == 1) {
+      // use_count() is a relaxed load: order what the other holders did
+      // before they let go ahead of the move.
+      std::atomic_thread_fence(std::memory_order_acquire);
       out.push_back(std::move(const_cast<Event&>(*e)));
-    else
+    } else {
       out.push_back(Event{e->ts, e->kind, json::object(e->fields, json::storage_ptr())});
+    }
     e.reset();
   }
   events.clear();
