@@ -15,8 +15,10 @@ namespace leash_test {
 
 class RawDb {
  public:
-  explicit RawDb(std::filesystem::path const& path) {
-    int rc = sqlite3_open_v2(path.string().c_str(), &db_, SQLITE_OPEN_READWRITE, nullptr);
+  /// `vfs`: a registered VFS's name; nullptr for the default one.
+  explicit RawDb(std::filesystem::path const& path, char const* vfs = nullptr, bool create = false) {
+    int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
+    int rc = sqlite3_open_v2(path.string().c_str(), &db_, flags, vfs);
     BOOST_REQUIRE_MESSAGE(rc == SQLITE_OK, "cannot open " << path << ": " << sqlite3_errstr(rc));
     sqlite3_busy_timeout(db_, 5000);
   }
@@ -43,6 +45,9 @@ class RawDb {
     return out;
   }
   long long count(std::string const& table) { return std::stoll(text("SELECT COUNT(*) FROM " + table)); }
+  /// sqlite's result code for `sql` (for statements expected to fail).
+  int try_exec(std::string const& sql) { return sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, nullptr); }
+  sqlite3* get() const noexcept { return db_; }
 
  private:
   sqlite3* db_ = nullptr;

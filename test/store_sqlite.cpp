@@ -588,6 +588,22 @@ BOOST_AUTO_TEST_CASE(an_append_rewrites_only_the_rows_it_must) {
   BOOST_TEST(raw.text("SELECT COUNT(*) FROM runs_text WHERE runs_text MATCH 'coder'") == "0");
 }
 
+BOOST_AUTO_TEST_CASE(a_store_write_is_one_write_to_the_log) {
+  // The store's connection uses detail/sqlite_wal_vfs.hpp: each transaction's
+  // pages reach the log in one system call.
+  leash_test::TempDir dir("leash-sqlite");
+  leash::AnyStore store(open_store(dir / "runs.db"));
+  State s = new_run("r1", "the goal");
+  BOOST_REQUIRE(run_sync(store.create_run(s)).has_value());
+  std::uint64_t before = leash::detail::sqlite::wal_vfs::log_writes().load();
+  for (std::size_t n = 1; n <= 10; ++n) {
+    grow(s, n);
+    BOOST_REQUIRE(run_sync(store.append_iteration(s)).has_value());
+  }
+  BOOST_TEST(leash::detail::sqlite::wal_vfs::log_writes().load() - before == 10u);
+  BOOST_TEST(load(store, "r1").iterations.size() == 10u);
+}
+
 BOOST_AUTO_TEST_CASE(many_threads_share_one_store) {
   leash::AnyStore store = fresh_sqlite_store();
   constexpr int threads = 4, runs_per_thread = 10, iterations = 5;

@@ -15,6 +15,7 @@
 #include <leash/store/store.hpp>
 #include <leash/store/detail/exact_json.hpp>
 #include <leash/store/detail/sqlite.hpp>
+#include <leash/store/detail/sqlite_wal_vfs.hpp>
 
 #include <chrono>
 #include <filesystem>

@@ -115,10 +115,11 @@ class Database {
   /// result codes. The caller serialises use of the connection, so sqlite's own
   /// per-connection mutex is left out. On failure the handle is kept (when sqlite
   /// made one) so that message() can say why.
-  int open(std::string const& path) noexcept {
+  /// `vfs`: a registered VFS's name, nullptr for the default.
+  int open(std::string const& path, char const* vfs = nullptr) noexcept {
     close();
     int rc = sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                             nullptr);
+                             vfs);
     if (db_) sqlite3_extended_result_codes(db_, 1);
     return rc;
   }

@@ -296,7 +296,8 @@ inline result<void> SqliteStore::connect() {
       return Error{Errc::store_failed,
                    "SQLite store '" + path_text_ + "': cannot create its directory: " + ec.message()};
   }
-  int rc = db_.open(path_text_);
+  // Each commit reaches the log in one write (detail/sqlite_wal_vfs.hpp).
+  int rc = db_.open(path_text_, detail::sqlite::wal_batching_vfs());
   if (rc != SQLITE_OK) return sqlite_error(rc, "cannot open");
   rc = sqlite3_busy_timeout(db_.get(), static_cast<int>(std::clamp<std::chrono::milliseconds::rep>(
                                            options_.busy_timeout.count(), 0, 1 << 30)));

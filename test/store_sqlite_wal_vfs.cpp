@@ -1,0 +1,172 @@
+// Tests of leash/store/detail/sqlite_wal_vfs.hpp: a commit reaches the log in
+// one write, and nothing SQLite promises changes: other connections (on the
+// default VFS) see each commit, a killed process keeps what it committed,
+// transactions larger than the buffer, rollbacks, synchronous=FULL and a
+// restarted log leave a sound file.
+#if defined(LEASH_HAS_SQLITE)
+#include <leash/store/detail/sqlite_wal_vfs.hpp>
+#endif
+#include <boost/test/unit_test.hpp>
+
+#if defined(LEASH_HAS_SQLITE)
+
+#include "raw_sqlite.hpp"
+#include "temp_dir.hpp"
+
+#include <sqlite3.h>
+
+#include <csignal>
+#include <string>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace test_store_sqlite_wal_vfs {
+namespace fs = std::filesystem;
+using leash_test::RawDb;
+
+std::uint64_t log_writes() { return leash::detail::sqlite::wal_vfs::log_writes().load(); }
+
+/// A database on the VFS, in WAL mode, with three tables, so a commit that
+/// inserts into each changes at least three pages.
+void make_schema(RawDb& db, char const* synchronous = "NORMAL") {
+  db.exec("PRAGMA journal_mode=WAL");
+  db.exec(std::string("PRAGMA synchronous=") + synchronous);
+  db.exec("PRAGMA wal_autocheckpoint=0");  // the log keeps every frame: they are counted below
+  db.exec("CREATE TABLE a (k INTEGER PRIMARY KEY, v BLOB); CREATE TABLE b (k INTEGER PRIMARY KEY, v BLOB);"
+          "CREATE TABLE c (k INTEGER PRIMARY KEY, v BLOB)");
+}
+
+void insert_into_each(RawDb& db, int k, int bytes) {
+  std::string n = std::to_string(k), size = std::to_string(bytes);
+  db.exec("BEGIN; INSERT INTO a VALUES (" + n + ", randomblob(" + size + ")); INSERT INTO b VALUES (" + n +
+          ", randomblob(" + size + ")); INSERT INTO c VALUES (" + n + ", randomblob(" + size + ")); COMMIT");
+}
+
+/// Frames in the log, as a PASSIVE checkpoint from `db` reports them.
+int log_frames(RawDb& db) {
+  int log = -1, copied = -1;
+  BOOST_REQUIRE(sqlite3_wal_checkpoint_v2(db.get(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &copied) == SQLITE_OK);
+  return log;
+}
+
+BOOST_AUTO_TEST_SUITE(store_sqlite_wal_vfs)
+
+BOOST_AUTO_TEST_CASE(the_vfs_is_registered_under_its_name) {
+  char const* name = leash::detail::sqlite::wal_batching_vfs();
+  BOOST_REQUIRE(name != nullptr);
+  BOOST_TEST(std::string(name) == "leash-wal-batch");
+  BOOST_TEST(sqlite3_vfs_find(name) != nullptr);
+  BOOST_TEST(sqlite3_vfs_find(nullptr) != sqlite3_vfs_find(name));  // not made the default
+}
+
+BOOST_AUTO_TEST_CASE(each_commit_reaches_the_log_in_one_write) {
+  leash_test::TempDir dir("leash-walvfs");
+  RawDb db(dir / "t.db", leash::detail::sqlite::wal_batching_vfs(), true);
+  make_schema(db);
+  RawDb other(dir / "t.db");  // the default VFS, as another program
+  int frames_before = log_frames(other);
+  std::uint64_t before = log_writes();
+  for (int k = 0; k < 20; ++k) {
+    insert_into_each(db, k, 1500);
+    // Seen at once by a connection that does not use the VFS.
+    BOOST_TEST(other.count("c") == k + 1);
+  }
+  int frames = log_frames(other) - frames_before;
+  BOOST_TEST(frames >= 60);  // three pages or more per commit...
+  BOOST_TEST(log_writes() - before == 20u);  // ...in one write each
+  BOOST_TEST(other.text("PRAGMA integrity_check") == "ok");
+}
+
+BOOST_AUTO_TEST_CASE(a_killed_process_keeps_every_commit) {
+  leash_test::TempDir dir("leash-walvfs");
+  fs::path path = dir / "t.db";
+  {
+    RawDb db(path, leash::detail::sqlite::wal_batching_vfs(), true);
+    make_schema(db);
+  }
+  pid_t child = ::fork();
+  BOOST_REQUIRE(child >= 0);
+  if (child == 0) {
+    // No Boost.Test here: plain sqlite, then SIGKILL with the connection open.
+    sqlite3* db = nullptr;
+    if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, leash::detail::sqlite::wal_batching_vfs()) !=
+        SQLITE_OK)
+      ::_exit(2);
+    for (int k = 0; k < 50; ++k) {
+      std::string sql = "INSERT INTO a VALUES (" + std::to_string(k) + ", randomblob(3000))";
+      if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) ::_exit(3);
+    }
+    ::raise(SIGKILL);
+    ::_exit(4);
+  }
+  int status = 0;
+  BOOST_REQUIRE(::waitpid(child, &status, 0) == child);
+  BOOST_REQUIRE(WIFSIGNALED(status));
+  BOOST_TEST(WTERMSIG(status) == SIGKILL);
+  RawDb after(path);  // recovers the log left behind
+  BOOST_TEST(after.count("a") == 50);
+  BOOST_TEST(after.text("PRAGMA integrity_check") == "ok");
+}
+
+BOOST_AUTO_TEST_CASE(transactions_larger_than_the_buffer_and_rollbacks_leave_a_sound_file) {
+  leash_test::TempDir dir("leash-walvfs");
+  RawDb db(dir / "t.db", leash::detail::sqlite::wal_batching_vfs(), true);
+  make_schema(db);
+  // A tiny page cache: SQLite spills pages into the log before the commit and
+  // reads them back, so reads meet frames the VFS still holds.
+  db.exec("PRAGMA cache_size=8");
+  std::uint64_t before = log_writes();
+  db.exec("BEGIN");
+  for (int k = 0; k < 2000; ++k)
+    db.exec("INSERT INTO a VALUES (" + std::to_string(k) + ", randomblob(3000))");  // ~6 MB
+  db.exec("UPDATE a SET v = zeroblob(10) WHERE k % 7 = 0");
+  db.exec("COMMIT");
+  BOOST_TEST(log_writes() - before > 1u);  // written as it went, not held whole
+  RawDb other(dir / "t.db");
+  BOOST_TEST(other.count("a") == 2000);
+  BOOST_TEST(other.text("SELECT COUNT(*) FROM a WHERE length(v) = 10") == "286");
+
+  db.exec("BEGIN");
+  for (int k = 2000; k < 3000; ++k) db.exec("INSERT INTO a VALUES (" + std::to_string(k) + ", randomblob(3000))");
+  db.exec("DELETE FROM a WHERE k < 100");
+  db.exec("ROLLBACK");
+  BOOST_TEST(db.count("a") == 2000);
+  BOOST_TEST(other.count("a") == 2000);
+  insert_into_each(db, 5000, 100);  // the log goes on after the rolled-back frames
+  BOOST_TEST(other.count("a") == 2001);
+  BOOST_TEST(other.text("PRAGMA integrity_check") == "ok");
+}
+
+BOOST_AUTO_TEST_CASE(synchronous_full_and_a_restarted_log_work) {
+  leash_test::TempDir dir("leash-walvfs");
+  fs::path path = dir / "t.db";
+  {
+    RawDb db(path, leash::detail::sqlite::wal_batching_vfs(), true);
+    make_schema(db, "FULL");  // a commit syncs, with padding frames after it
+    for (int k = 0; k < 10; ++k) insert_into_each(db, k, 700);
+    // Copy the log into the database and start it over: the next commit
+    // writes the log header at offset 0, then its frames.
+    db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    BOOST_TEST(fs::file_size(fs::path(path.string() + "-wal")) == 0u);
+    for (int k = 10; k < 20; ++k) insert_into_each(db, k, 700);
+    RawDb other(path);
+    BOOST_TEST(other.count("b") == 20);
+  }
+  // Closed: the last connection checkpointed and removed the log.
+  BOOST_TEST(!fs::exists(fs::path(path.string() + "-wal")));
+  RawDb reopened(path);
+  BOOST_TEST(reopened.count("a") == 20);
+  BOOST_TEST(reopened.text("PRAGMA integrity_check") == "ok");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace test_store_sqlite_wal_vfs
+
+#else
+
+BOOST_AUTO_TEST_SUITE(store_sqlite_wal_vfs)
+BOOST_AUTO_TEST_CASE(sqlite_not_available) { BOOST_TEST_MESSAGE("SQLite3 was not found: nothing to test"); }
+BOOST_AUTO_TEST_SUITE_END()
+
+#endif
