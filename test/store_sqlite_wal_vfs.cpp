@@ -64,15 +64,15 @@ BOOST_AUTO_TEST_CASE(each_commit_reaches_the_log_in_one_write) {
   RawDb db(dir / "t.db", leash::detail::sqlite::wal_batching_vfs(), true);
   make_schema(db);
   RawDb other(dir / "t.db");  // the default VFS, as another program
-  int frames_before = log_frames(other);
   std::uint64_t before = log_writes();
   for (int k = 0; k < 20; ++k) {
     insert_into_each(db, k, 1500);
     // Seen at once by a connection that does not use the VFS.
     BOOST_TEST(other.count("c") == k + 1);
   }
-  int frames = log_frames(other) - frames_before;
-  BOOST_TEST(frames >= 60);  // three pages or more per commit...
+  // No checkpoint ran before this one (wal_autocheckpoint=0), so the log
+  // holds every frame since the schema.
+  BOOST_TEST(log_frames(other) >= 60);  // three pages or more per commit...
   BOOST_TEST(log_writes() - before == 20u);  // ...in one write each
   BOOST_TEST(other.text("PRAGMA integrity_check") == "ok");
 }
