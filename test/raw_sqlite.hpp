@@ -16,8 +16,10 @@ namespace leash_test {
 class RawDb {
  public:
   /// `vfs`: a registered VFS's name; nullptr for the default one.
-  explicit RawDb(std::filesystem::path const& path, char const* vfs = nullptr, bool create = false) {
-    int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
+  /// `uri`: `path` is a `file:` URI (query parameters such as psow=0).
+  explicit RawDb(std::filesystem::path const& path, char const* vfs = nullptr, bool create = false,
+                 bool uri = false) {
+    int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) | (uri ? SQLITE_OPEN_URI : 0);
     int rc = sqlite3_open_v2(path.string().c_str(), &db_, flags, vfs);
     BOOST_REQUIRE_MESSAGE(rc == SQLITE_OK, "cannot open " << path << ": " << sqlite3_errstr(rc));
     sqlite3_busy_timeout(db_, 5000);

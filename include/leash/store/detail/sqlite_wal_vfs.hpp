@@ -1,21 +1,23 @@
 // leash/store/detail/sqlite_wal_vfs.hpp — a SQLite VFS that writes each
-// commit to the write-ahead log in one system call.
+// frame of the write-ahead log in one system call instead of two.
 //
-// Why: SQLite appends a commit to the log frame by frame, two `pwrite`s per
-// page changed (a 24-byte frame header, then the page), so a store write of
-// five pages costs ten system calls; on a VM each is a microsecond or two.
-// The frames of one transaction are contiguous in the log, so this VFS keeps
-// them in memory and writes them in one `pwrite` when SQLite writes the page
-// of the commit frame (its header carries the database size, non-zero only
-// for a commit).
+// Why: SQLite appends a frame to the log in two `pwrite`s, a 24-byte frame
+// header and then the page, so a store write of five pages costs ten system
+// calls; on a VM each is a microsecond or two. This VFS holds a frame header
+// written at the end of the log and writes it together with the page that
+// SQLite writes next, right behind it (walWriteOneFrame makes the two writes
+// back to back, nothing in between).
 //
-// Why it is safe: SQLite only publishes frames (in the shared wal-index that
-// readers use) after sqlite3WalFrames has written all of them, which is after
-// this VFS has written them; a process killed while frames are held had not
-// committed them, exactly as if it were killed between two of SQLite's own
-// writes. Everything that looks at the log through this file (a read, a sync,
-// the size, a truncation, a file control, closing) writes the held frames
-// first, so SQLite never sees the file differ from what it wrote.
+// Why it is safe: nothing is held longer than from a header write to the
+// very next write on the file, and the file always receives the bytes in the
+// order SQLite wrote them. A write anywhere else (a header or a page rewritten
+// in place, as SQLite does for a page changed again after it was spilled, or
+// when it rewrites checksums at commit) is written at once, and anything that
+// looks at the log (a read, a sync, its size, a truncation, a file control,
+// closing) first writes what is held. Holding whole transactions would save
+// more, but spilled frames of a transaction that is then rolled back would be
+// held past the release of the write lock, and written later over another
+// connection's frames: the file layer cannot see the lock.
 //
 // Only log files (SQLITE_OPEN_WAL) are wrapped. The database file, its
 // journal and the shared-memory index are the default VFS's own objects, so
@@ -32,6 +34,7 @@
 #include <cstdint>
 #include <cstring>
 #include <new>
+#include <utility>
 #include <vector>
 
 namespace leash::detail::sqlite {
@@ -40,18 +43,16 @@ namespace wal_vfs {
 
 /// The layout of the log (https://www.sqlite.org/fileformat.html#walformat).
 inline constexpr int frame_header_size = 24;
-/// The most one write hands the default VFS: its unix write takes fewer than
-/// 128 KiB per call. A transaction larger than this is written as it goes.
-inline constexpr std::size_t max_write = std::size_t(64) << 10;
 
 /// Our part of a log file; the default VFS's file object follows it in the
 /// same allocation (SQLite allocates szOsFile bytes per file).
 struct LogFile {
   sqlite3_file base;  // first: SQLite sees a sqlite3_file*
   sqlite3_file* real;
-  std::vector<unsigned char>* held;  // frames not yet written (owned)
-  sqlite3_int64 held_at;             // their offset in the log
-  bool commit_page_next;             // the last write was a commit frame's header
+  std::vector<unsigned char>* joined;  // a held header and its page, written as one (owned)
+  sqlite3_int64 last_end;              // where the last write ended; -1 before the first
+  sqlite3_int64 header_at;             // offset of the held frame header; -1 when none
+  unsigned char header[frame_header_size];
 };
 
 inline sqlite3_vfs*& base_vfs() {
@@ -67,17 +68,18 @@ inline std::atomic<std::uint64_t>& log_writes() {
   return n;
 }
 
-inline int flush(LogFile* f) {
-  int rc = SQLITE_OK;
-  for (std::size_t done = 0; done < f->held->size() && rc == SQLITE_OK;) {
-    std::size_t n = std::min(max_write, f->held->size() - done);
-    log_writes().fetch_add(1, std::memory_order_relaxed);
-    rc = f->real->pMethods->xWrite(f->real, f->held->data() + done, static_cast<int>(n),
-                                   f->held_at + static_cast<sqlite3_int64>(done));
-    done += n;
-  }
-  f->held->clear();
+inline int write_through(LogFile* f, void const* data, int n, sqlite3_int64 at) {
+  log_writes().fetch_add(1, std::memory_order_relaxed);
+  int rc = f->real->pMethods->xWrite(f->real, data, n, at);
+  f->last_end = rc == SQLITE_OK ? at + n : -1;
   return rc;
+}
+
+/// Writes the held header, if any, as SQLite wrote it.
+inline int flush(LogFile* f) {
+  if (f->header_at < 0) return SQLITE_OK;
+  sqlite3_int64 at = std::exchange(f->header_at, -1);
+  return write_through(f, f->header, frame_header_size, at);
 }
 
 inline LogFile* log_file(sqlite3_file* p) { return reinterpret_cast<LogFile*>(p); }
@@ -86,8 +88,8 @@ inline int x_close(sqlite3_file* p) {
   LogFile* f = log_file(p);
   int flushed = flush(f);
   int rc = f->real->pMethods ? f->real->pMethods->xClose(f->real) : SQLITE_OK;
-  delete f->held;
-  f->held = nullptr;
+  delete f->joined;
+  f->joined = nullptr;
   return flushed != SQLITE_OK ? flushed : rc;
 }
 
@@ -99,29 +101,34 @@ inline int x_read(sqlite3_file* p, void* out, int n, sqlite3_int64 at) {
 
 inline int x_write(sqlite3_file* p, void const* data, int n, sqlite3_int64 at) {
   LogFile* f = log_file(p);
-  auto const* bytes = static_cast<unsigned char const*>(data);
-  if (!f->held->empty() && at != f->held_at + static_cast<sqlite3_int64>(f->held->size())) {
-    if (int rc = flush(f); rc != SQLITE_OK) return rc;
+  if (f->header_at >= 0 && at == f->header_at + frame_header_size) {
+    // The held header's page: both in one write.
+    sqlite3_int64 header_at = std::exchange(f->header_at, -1);
+    try {
+      f->joined->resize(frame_header_size + static_cast<std::size_t>(n));
+    } catch (...) {
+      if (int rc = write_through(f, f->header, frame_header_size, header_at); rc != SQLITE_OK) return rc;
+      return write_through(f, data, n, at);
+    }
+    std::memcpy(f->joined->data(), f->header, frame_header_size);
+    std::memcpy(f->joined->data() + frame_header_size, data, static_cast<std::size_t>(n));
+    return write_through(f, f->joined->data(), frame_header_size + n, header_at);
   }
-  if (f->held->empty()) f->held_at = at;
-  try {
-    f->held->insert(f->held->end(), bytes, bytes + n);
-  } catch (...) {
-    f->held->clear();
-    return SQLITE_IOERR_NOMEM;
+  if (int rc = flush(f); rc != SQLITE_OK) return rc;
+  // A new frame's header, at the end of what was written (not a header
+  // rewritten in place, nor the log's own 32-byte header): held for its page.
+  if (n == frame_header_size && at > 0 && at == f->last_end) {
+    std::memcpy(f->header, data, frame_header_size);
+    f->header_at = at;
+    return SQLITE_OK;
   }
-  // A frame header (not the 32-byte log header at offset 0) whose database
-  // size is non-zero announces a commit: the page after it ends the transaction.
-  bool commit_page = f->commit_page_next;
-  f->commit_page_next = n == frame_header_size && at > 0 &&
-                        (bytes[4] | bytes[5] | bytes[6] | bytes[7]) != 0;
-  if (commit_page || f->held->size() >= max_write) return flush(f);
-  return SQLITE_OK;
+  return write_through(f, data, n, at);
 }
 
 inline int x_truncate(sqlite3_file* p, sqlite3_int64 size) {
   LogFile* f = log_file(p);
   if (int rc = flush(f); rc != SQLITE_OK) return rc;
+  f->last_end = -1;
   return f->real->pMethods->xTruncate(f->real, size);
 }
 
@@ -170,15 +177,15 @@ inline int x_open(sqlite3_vfs* self, char const* name, sqlite3_file* out, int fl
   auto* f = reinterpret_cast<LogFile*>(out);
   f->base.pMethods = nullptr;  // until it is open: SQLite then calls no xClose
   f->real = reinterpret_cast<sqlite3_file*>(reinterpret_cast<unsigned char*>(out) + real_offset());
-  f->held = new (std::nothrow) std::vector<unsigned char>();
-  f->held_at = 0;
-  f->commit_page_next = false;
-  if (!f->held) return SQLITE_NOMEM;
+  f->joined = new (std::nothrow) std::vector<unsigned char>();
+  f->last_end = -1;
+  f->header_at = -1;
+  if (!f->joined) return SQLITE_NOMEM;
   int rc = base->xOpen(base, name, f->real, flags, out_flags);
   if (rc != SQLITE_OK || !f->real->pMethods) {
     if (f->real->pMethods) f->real->pMethods->xClose(f->real);
-    delete f->held;
-    f->held = nullptr;
+    delete f->joined;
+    f->joined = nullptr;
     return rc != SQLITE_OK ? rc : SQLITE_CANTOPEN;
   }
   f->base.pMethods = &log_methods;
