@@ -1,4 +1,4 @@
-// Tests of leash/store/detail/sqlite_wal_vfs.hpp: a frame reaches the log in
+// Tests of leash/store/detail/sqlite_wal_vfs.hpp: a commit reaches the log in
 // one write, and nothing SQLite promises changes: other connections (on the
 // default VFS) see each commit, a killed process (or a copy of the files taken
 // right after a commit) keeps what was committed, pages spilled and rewritten
@@ -26,6 +26,9 @@ namespace fs = std::filesystem;
 using leash_test::RawDb;
 
 std::uint64_t log_writes() { return leash::detail::sqlite::wal_vfs::log_writes().load(); }
+/// Bytes still held when a write lock went: after a commit this must never
+/// happen (SQLite has published the commit by then).
+std::uint64_t held_at_unlock() { return leash::detail::sqlite::wal_vfs::held_at_unlock().load(); }
 
 /// A database on the VFS, in WAL mode, with three tables, so a commit that
 /// inserts into each changes at least three pages.
@@ -61,7 +64,7 @@ long long frames_in(fs::path const& db_path, RawDb& db) {
   return size <= 32 ? 0 : (size - 32) / (24 + page);
 }
 
-BOOST_AUTO_TEST_CASE(each_frame_reaches_the_log_in_one_write) {
+BOOST_AUTO_TEST_CASE(each_commit_reaches_the_log_in_one_write) {
   leash_test::TempDir dir("leash-walvfs");
   fs::path path = dir / "t.db";
   RawDb db(path, leash::detail::sqlite::wal_batching_vfs(), true);
@@ -69,6 +72,7 @@ BOOST_AUTO_TEST_CASE(each_frame_reaches_the_log_in_one_write) {
   RawDb other(path);  // the default VFS, as another program
   long long frames_before = frames_in(path, db);
   std::uint64_t before = log_writes();
+  std::uint64_t held_before = held_at_unlock();
   for (int k = 0; k < 20; ++k) {
     insert_into_each(db, k, 1500);
     // Seen at once by a connection that does not use the VFS.
@@ -76,7 +80,8 @@ BOOST_AUTO_TEST_CASE(each_frame_reaches_the_log_in_one_write) {
   }
   long long frames = frames_in(path, db) - frames_before;
   BOOST_TEST(frames >= 60);  // three pages or more per commit, each a header and a page...
-  BOOST_TEST(log_writes() - before == static_cast<std::uint64_t>(frames));  // ...in one write
+  BOOST_TEST(log_writes() - before == 20u);  // ...in one write per commit...
+  BOOST_TEST(held_at_unlock() == held_before);  // ...made before SQLite published it
   BOOST_TEST(other.text("PRAGMA integrity_check") == "ok");
 }
 
@@ -132,10 +137,12 @@ BOOST_AUTO_TEST_CASE(spilled_and_rewritten_pages_and_rollbacks_leave_a_sound_fil
   // rewrites spilled pages it changes again in place, and at the commit
   // rewrites those frames' headers (new checksums).
   db.exec("PRAGMA cache_size=8");
+  std::uint64_t held_before = held_at_unlock();
   db.exec("BEGIN");
   for (int k = 0; k < 300; ++k) db.exec("INSERT INTO a VALUES (" + std::to_string(k) + ", randomblob(3000))");
   db.exec("UPDATE a SET v = zeroblob(10) WHERE k % 7 = 0");
   db.exec("COMMIT");
+  BOOST_TEST(held_at_unlock() == held_before);  // written before it was published
   // The files as they are right after the commit hold all of it.
   BOOST_TEST(rows_in_a_copy(path, dir / "copy1", "a") == 300);
   RawDb other(path);
@@ -148,6 +155,8 @@ BOOST_AUTO_TEST_CASE(spilled_and_rewritten_pages_and_rollbacks_leave_a_sound_fil
   db.exec("BEGIN");
   for (int k = 1000; k < 1100; ++k) db.exec("INSERT INTO a VALUES (" + std::to_string(k) + ", randomblob(3000))");
   db.exec("ROLLBACK");
+  // What it spilled last was still held: written before the lock went.
+  BOOST_TEST(held_at_unlock() == held_before + 1);
   for (int k = 2000; k < 2010; ++k) other.exec("INSERT INTO a VALUES (" + std::to_string(k) + ", randomblob(500))");
   BOOST_TEST(db.count("a") == 310);
   insert_into_each(db, 5000, 100);
@@ -166,22 +175,40 @@ BOOST_AUTO_TEST_CASE(synchronous_full_with_padding_and_a_restarted_log_work) {
     RawDb db(uri, leash::detail::sqlite::wal_batching_vfs(), true, true);
     make_schema(db, "FULL");
     RawDb other(path);
-    for (int k = 0; k < 10; ++k) {
-      insert_into_each(db, k, 700);
-      BOOST_TEST(other.count("b") == k + 1);
+    std::uint64_t held_before = held_at_unlock();
+    // Each commit is padded to a 4 KiB boundary with one more frame, split
+    // by a sync where the boundary falls (frames are 4120 bytes): commits of
+    // one page and of three or more put that split at many offsets.
+    insert_into_each(db, 0, 700);
+    for (int k = 1; k < 120; ++k) {
+      if (k % 3 == 0)
+        insert_into_each(db, k / 3 + 1, 700);
+      else
+        db.exec("UPDATE c SET v = randomblob(700) WHERE k = 0");  // one page
     }
-    BOOST_TEST(rows_in_a_copy(path, dir / "copy", "b") == 10);
+    // Large commits (150 to 190 pages, several writes each) put the sync
+    // point at many places in their padding frame, right after its header
+    // among them.
+    for (int rows = 150; rows <= 190; ++rows) {
+      db.exec("BEGIN");
+      for (int r = 0; r < rows; ++r) db.exec("INSERT INTO a (v) VALUES (randomblob(3000))");
+      db.exec("COMMIT");
+    }
+    BOOST_TEST(other.count("b") == 40);
+    BOOST_TEST(other.count("a") == 40 + (150 + 190) * 41 / 2);
+    BOOST_TEST(held_at_unlock() == held_before);  // every commit written before it was published
+    BOOST_TEST(rows_in_a_copy(path, dir / "copy", "b") == 40);
     // Copy the log into the database and start it over: the next commit
     // writes the log header at offset 0, then its frames.
     db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
     BOOST_TEST(fs::file_size(fs::path(path.string() + "-wal")) == 0u);
-    for (int k = 10; k < 20; ++k) insert_into_each(db, k, 700);
-    BOOST_TEST(other.count("b") == 20);
+    for (int k = 100000; k < 100010; ++k) insert_into_each(db, k, 700);
+    BOOST_TEST(other.count("b") == 50);
   }
   // Closed: the last connection checkpointed and removed the log.
   BOOST_TEST(!fs::exists(fs::path(path.string() + "-wal")));
   RawDb reopened(path);
-  BOOST_TEST(reopened.count("a") == 20);
+  BOOST_TEST(reopened.count("b") == 50);
   BOOST_TEST(reopened.text("PRAGMA integrity_check") == "ok");
 }
 
