@@ -166,7 +166,13 @@ inline int x_write(sqlite3_file* p, void const* data, int n, sqlite3_int64 at) {
     f->commit_end = -1;
   }
   sqlite3_int64 held_end = f->held_at + static_cast<sqlite3_int64>(f->held->size());
-  bool appends = f->hold && (f->held->empty() ? at >= f->written_end : at == held_end);
+  // Only the writes SQLite's walWriteOneFrame makes (a frame header, then its
+  // page, in two calls) and the log header are held: a SQLite that wrote a
+  // frame in one call would have its commits go straight through, not held
+  // unseen.
+  bool frame_part = n == frame_header_size || (at == 0 && n >= log_header_size) ||
+                    (f->hold && static_cast<std::uint32_t>(n) == page_size(f));
+  bool appends = f->hold && frame_part && (f->held->empty() ? at >= f->written_end : at == held_end);
   bool held = false;
   if (appends) {
     if (f->held->empty()) f->held_at = at;
