@@ -11,7 +11,7 @@
 #include "support.hpp"
 
 #ifdef LEASH_TEST_HAS_SQLITE_STORE
-#include <sqlite3.h>
+#include "raw_sqlite.hpp"
 #endif
 
 #include <algorithm>
@@ -272,8 +272,6 @@ BOOST_AUTO_TEST_CASE(a_sqlite_store_written_before_run_info_is_migrated_and_sear
   auto path = dir / "old.db";
   {
     // The version-1 layout with one ended run, as an older leash wrote it.
-    sqlite3* db = nullptr;
-    BOOST_REQUIRE(sqlite3_open(path.string().c_str(), &db) == SQLITE_OK);
     std::string sql = leash::detail::sqlite_store::migrations[0].sql;
     sql += "PRAGMA user_version = 1;";
     leash::State old = ended_run("old-run", "Refactor the legacy parser", "", "", leash::Status::success, 0);
@@ -290,12 +288,7 @@ BOOST_AUTO_TEST_CASE(a_sqlite_store_written_before_run_info_is_migrated_and_sear
     sql += "INSERT INTO runs VALUES ('old-run', 'Refactor the legacy parser', 'SUCCESS', 'goal metric reports success', "
            "1700000000, 1700000060, 1, 0, 0, " + quoted(text) + ", '" + leash::sha256_hex(text) + "');";
     sql += "INSERT INTO iterations VALUES ('old-run', 0, " + quoted(record) + ", '" + leash::sha256_hex(record) + "');";
-    char* err = nullptr;
-    int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
-    std::string message = err ? err : "";
-    sqlite3_free(err);
-    sqlite3_close(db);
-    BOOST_REQUIRE_MESSAGE(rc == SQLITE_OK, message);
+    leash_test::RawDb(path, nullptr, true).exec(sql);
   }
   auto opened = leash::SqliteStore::open(path);
   BOOST_REQUIRE_MESSAGE(opened.has_value(), (opened.has_error() ? opened.error().what() : ""));

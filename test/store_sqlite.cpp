@@ -489,14 +489,7 @@ inline State write_old_file(fs::path const& path, int version, bool tamper_itera
          ");";
   sql += "INSERT INTO events VALUES ('old', 0, 1.5, 'loop.start', " + row(R"({"goal":"an old goal"})") + ");";
   sql += "INSERT INTO events VALUES ('old', 1, 2.25, 'iteration.start', " + row(R"({"index":0,"x":0.1})") + ");";
-  sqlite3* db = nullptr;
-  BOOST_REQUIRE(sqlite3_open(path.string().c_str(), &db) == SQLITE_OK);
-  char* err = nullptr;
-  int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
-  std::string message = err ? err : "";
-  sqlite3_free(err);
-  sqlite3_close(db);
-  BOOST_REQUIRE_MESSAGE(rc == SQLITE_OK, message);
+  RawDb(path, nullptr, true).exec(sql);
   return s;
 }
 
